@@ -1,0 +1,97 @@
+"""The one gate every request passes: who is calling, may they do the route's action, and
+how large may the body be. Routes only declare; nothing is decided in the handlers."""
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
+
+from relay.core import tokens
+from relay.core.errors import Forbidden
+from relay.core.permissions import Identity, authorize
+from relay.core.sessions import COOKIE_NAME
+
+PUBLIC = "public"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+UPLOAD_SLACK = 64 * 1024  # multipart boundaries and small fields around one file
+
+
+def action(name: str):
+    """Declare the permission action (relay.core.permissions.POLICY) a route needs."""
+    def mark(view):
+        view.relay_action = name
+        return view
+    return mark
+
+
+public = action(PUBLIC)
+
+
+def body_limit(setting: str):
+    """Allow a larger body for an upload route: the named Config size plus multipart slack."""
+    def mark(view):
+        view.relay_body_limit = setting
+        return view
+    return mark
+
+
+def services():
+    return current_app.extensions["relay"]
+
+
+def identify(strict: bool) -> Identity | None:
+    """The caller from `Authorization: Bearer` or the session cookie; None when anonymous.
+
+    A bearer token that is malformed, unknown or expired is a 401 unless the route is public.
+    """
+    header = request.headers.get("Authorization")
+    if header:
+        scheme, _, raw = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise tokens.Unauthorized("Unauthorized")
+            return tokens.identify(raw.strip())
+        except tokens.Unauthorized:
+            if strict:
+                raise
+            return None
+    user = services().sessions.resolve(request.cookies.get(COOKIE_NAME))
+    return Identity(user=user, via="cookie") if user else None
+
+
+def _own_origins() -> set[str]:
+    origins = {request.host_url.rstrip("/")}
+    public_url = services().config.public_url
+    if public_url:
+        parts = urlsplit(public_url)
+        origins.add(f"{parts.scheme}://{parts.netloc}")
+    return origins
+
+
+def _check_origin() -> None:
+    """Refuse cross-site writes made with a browser's ambient credentials (CSRF)."""
+    if request.method not in UNSAFE or "Authorization" in request.headers:
+        return
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and origin.rstrip("/") not in _own_origins():
+        raise Forbidden("Cross-origin request refused")
+    if origin == "null" or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        raise Forbidden("Cross-origin request refused")
+
+
+def before_request():
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if view is None:
+        return  # 404/405 follow
+    declared = getattr(view, "relay_action", None)
+    if declared is None:
+        raise RuntimeError(f"route {request.endpoint} declares no permission action")
+    limit = getattr(view, "relay_body_limit", None)
+    if limit:
+        request.max_content_length = getattr(services().config, limit) + UPLOAD_SLACK
+    _check_origin()
+    g.identity = identify(strict=declared != PUBLIC)
+    if declared != PUBLIC:
+        authorize(g.identity, declared)
+
+
+def install(app) -> None:
+    app.before_request(before_request)

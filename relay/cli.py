@@ -1,0 +1,85 @@
+"""Command line: `relay serve` (the default when started with no arguments)."""
+import argparse
+import logging
+import secrets
+import sys
+import threading
+import webbrowser
+
+from relay import __version__
+from relay.config import ConfigError, load_config
+
+log = logging.getLogger("relay")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relay", description="Relay: a self-hosted release hub "
+                                     "for mobile builds, QA and over-the-air updates.")
+    parser.add_argument("--version", action="version", version=f"relay {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the API and the dashboard")
+    serve.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 4000)")
+    serve.add_argument("--data-dir", help="where the database and files live (default ./data)")
+    serve.add_argument("--open", action="store_true", help="open the dashboard in a browser")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    double_click = not argv
+    args = build_parser().parse_args(argv or ["serve"])
+    if args.command == "serve":
+        return serve(args, open_browser=double_click or args.open)
+    build_parser().print_help()
+    return 2
+
+
+def _setup_code(services) -> str | None:
+    """While no account exists, a one-time code lets first-run setup happen from another machine."""
+    from relay.core.accounts import is_initialized
+    from relay.datadir import read_or_create_secret
+    if is_initialized():
+        services.setup_code_path.unlink(missing_ok=True)
+        return None
+    return read_or_create_secret(services.setup_code_path, lambda: secrets.token_hex(4).upper())
+
+
+def serve(args, open_browser: bool = False) -> int:
+    from relay.app import create_app
+    from relay.netinfo import urls
+    from relay.server import PortInUse, Server
+    try:
+        config = load_config({"host": args.host, "port": args.port, "data_dir": args.data_dir})
+        app = create_app(config)
+    except ConfigError as exc:
+        print(f"relay: configuration error: {exc}", file=sys.stderr)
+        return 2
+    services = app.extensions["relay"]
+    try:
+        server = Server(app, config.host, config.port, threads=config.threads)
+    except PortInUse as exc:
+        print(f"relay: {exc}. Is another Relay already running? Stop it, or start this one "
+              f"with --port <another port>.", file=sys.stderr)
+        return 1
+    local, lan = urls(config.host, server.port)
+    print(f"Relay {__version__} is running.", flush=True)
+    print(f"  Local:   {local}", flush=True)
+    for url in lan:
+        print(f"  Network: {url}", flush=True)
+    print(f"  Data:    {config.data_dir}", flush=True)
+    code = _setup_code(services)
+    if code:
+        print(f"  Setup:   open {local}/setup to create the admin account "
+              f"(from another machine, use setup code {code})", flush=True)
+    log.info("relay %s listening on %s:%s", __version__, config.host, server.port)
+    server.install_signal_handlers()
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(local + ("/setup" if code else "/"),)).start()
+    try:
+        server.serve_forever()
+    finally:
+        log.info("relay stopped")
+        services.db.close()
+    print("Relay stopped.", flush=True)
+    return 0

@@ -1,0 +1,1 @@
+"""The domain: plain functions usable from HTTP handlers, the CLI and jobs alike."""

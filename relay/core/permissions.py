@@ -1,0 +1,44 @@
+"""Who may do what: every route names one action, and this table is the only place it is decided.
+
+An action needs a minimum role and, when the caller uses a personal access token, a scope.
+Actions whose scope is None are for signed-in people only (session cookie), never for tokens.
+"""
+from dataclasses import dataclass
+
+from relay.core.errors import Forbidden, Unauthorized
+from relay.models import ROLES, User
+
+SCOPES = ("view", "builds:write", "ota:write", "agent")
+
+RANK = {role: len(ROLES) - i for i, role in enumerate(ROLES)}  # Admin 4 … Viewer 1
+
+# action: (minimum role, token scope or None for cookie only)
+POLICY = {
+    "read": ("Viewer", "view"),
+    "account": ("Viewer", None),          # own tokens, profile, password
+    "team:read": ("Admin", "view"),
+    "team:write": ("Admin", None),
+    "settings:write": ("Admin", None),
+    "logs:read": ("Admin", "view"),
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: User
+    via: str  # "cookie" or "token"
+    scopes: frozenset = frozenset()
+
+    def has_role(self, role: str) -> bool:
+        return RANK[self.user.role] >= RANK[role]
+
+
+def authorize(identity: Identity | None, action: str) -> None:
+    """Raise Unauthorized/Forbidden unless `identity` may perform `action`."""
+    min_role, scope = POLICY[action]
+    if identity is None:
+        raise Unauthorized("Unauthorized")
+    if identity.via == "token" and (scope is None or scope not in identity.scopes):
+        raise Forbidden("Insufficient scope")
+    if not identity.has_role(min_role):
+        raise Forbidden("Forbidden")

@@ -1,0 +1,27 @@
+"""The SQLite database: one proxy the models bind to, opened with WAL and foreign keys."""
+from pathlib import Path
+
+from peewee import DatabaseProxy, SqliteDatabase
+
+database = DatabaseProxy()
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+    "cache_size": -16000,
+}
+
+
+def open_database(path: Path) -> SqliteDatabase:
+    """Open (creating) the database file and point the models at it."""
+    db = SqliteDatabase(str(path), pragmas=PRAGMAS)
+    database.initialize(db)
+    db.connect(reuse_if_open=True)
+    return db
+
+
+def ensure_connected() -> None:
+    """Each waitress worker thread keeps its own connection open for its lifetime."""
+    database.connect(reuse_if_open=True)

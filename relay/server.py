@@ -1,0 +1,72 @@
+"""Waitress with a graceful stop: on SIGINT/SIGTERM stop accepting, let requests that are
+being received or served finish (up to a grace period), then close."""
+import errno
+import logging
+import signal
+import threading
+import time
+
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+
+log = logging.getLogger("relay.server")
+
+GRACE_SECONDS = 20
+
+
+class PortInUse(Exception):
+    pass
+
+
+class Server:
+    def __init__(self, app, host: str, port: int, threads: int = 8):
+        try:
+            self._srv = create_server(app, host=host, port=port, threads=threads,
+                                      ident="relay", clear_untrusted_proxy_headers=True,
+                                      channel_timeout=120, connection_limit=200)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} is already in use") from None
+            raise
+        self._stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return self._srv.effective_port
+
+    def stop(self, *_signal_args) -> None:
+        """Ask the loop to wind down; safe from a signal handler or another thread."""
+        self._stopping.set()
+        self._srv.pull_trigger()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def _loop_once(self, timeout: float) -> None:
+        self._srv.asyncore.loop(timeout=timeout, map=self._srv._map, use_poll=True, count=1)
+
+    def _listeners(self):
+        return [d for d in list(self._srv._map.values()) if isinstance(d, BaseWSGIServer)]
+
+    def _busy_channels(self):
+        return [c for c in list(self._srv._map.values())
+                if isinstance(c, HTTPChannel) and (c.requests or c.request is not None
+                                                   or c.total_outbufs_len)]
+
+    def serve_forever(self) -> None:
+        while not self._stopping.is_set():
+            self._loop_once(1.0)
+        for listener in self._listeners():  # stop accepting; keep the trigger for workers
+            listener.accepting = False
+            listener.del_channel()
+            listener.socket.close()
+        deadline = time.monotonic() + GRACE_SECONDS
+        while self._busy_channels() and time.monotonic() < deadline:
+            self._loop_once(0.05)
+        if self._busy_channels():
+            log.warning("stopping with %d request(s) unfinished", len(self._busy_channels()))
+        for channel in [c for c in list(self._srv._map.values()) if isinstance(c, HTTPChannel)]:
+            channel.close()
+        self._srv.task_dispatcher.shutdown(timeout=5)
+        self._srv.trigger.close()

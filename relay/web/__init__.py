@@ -1,0 +1,32 @@
+"""The dashboard: a static single-page app, a client of the same /api/v1."""
+from pathlib import Path
+
+from flask import Blueprint, send_from_directory
+
+from relay.api.guard import public
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+# Paths the dashboard's router handles; each serves the same page.
+PAGES = ("/", "/setup", "/login", "/invite", "/reset-password", "/team", "/tokens",
+         "/profile", "/settings", "/logs")
+
+bp = Blueprint("web", __name__)
+
+
+@public
+def index():
+    response = send_from_directory(STATIC, "index.html", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+for _page in PAGES:
+    bp.add_url_rule(_page, endpoint="index" if _page == "/" else "page" + _page.replace("-", "_").replace("/", "_"),
+                    view_func=index)
+
+
+@bp.get("/assets/<path:name>")
+@public
+def asset(name):
+    return send_from_directory(STATIC / "assets", name, max_age=3600)

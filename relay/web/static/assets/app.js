@@ -1,0 +1,1 @@
+// dashboard: see issue 2
