@@ -24,7 +24,7 @@ class SessionCodec:
             user_id, gen = self._serializer.loads(value, max_age=MAX_AGE)
         except (BadSignature, ValueError, TypeError):
             return None
-        user = User.get_or_none(User.id == user_id)
+        user = User.fetch("id = ?", user_id)
         if user is None or user.session_gen != gen:
             return None
         return user

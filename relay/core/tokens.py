@@ -66,11 +66,13 @@ def identify(raw: str) -> Identity:
     """The identity behind a bearer token; Unauthorized when malformed, unknown, or expired."""
     if not TOKEN_RE.match(raw):
         raise Unauthorized("Unauthorized")
-    row = (ApiToken.select(ApiToken, User).join(User)
-           .where(ApiToken.token_hash == digest(raw)).first())
+    row = ApiToken.fetch("token_hash = ?", digest(raw))
     now = utcnow()
     if row is None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthorized("Unauthorized")
+    user = User.fetch("id = ?", row.user_id)
+    if user is None:
+        raise Unauthorized("Unauthorized")
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
         ApiToken.update(last_used_at=now).where(ApiToken.id == row.id).execute()
-    return Identity(user=row.user, via="token", scopes=row.scopes)
+    return Identity(user=user, via="token", scopes=row.scopes)
