@@ -95,3 +95,15 @@ def test_change_password(relay, admin):
     fresh = relay.client()
     assert fresh.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}).status_code == 401
     assert fresh.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": "another-pass"}).ok
+
+
+def test_cookie_is_secure_over_https(tmp_path):
+    from relay.app import create_app
+    from relay.config import load_config
+    app = create_app(load_config({"data_dir": str(tmp_path)}, env={"RELAY_BCRYPT_ROUNDS": "4"}))
+    client = app.test_client()
+    r = client.post("/api/v1/auth/init", json={"email": "a@example.com", "password": PASSWORD},
+                    base_url="https://relay.example")
+    assert r.status_code == 201
+    assert "Secure" in r.headers["Set-Cookie"]
+    app.extensions["relay"].db.close()
