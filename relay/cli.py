@@ -46,6 +46,7 @@ def _setup_code(services) -> str | None:
 
 
 def serve(args, open_browser: bool = False) -> int:
+    from relay import jobs
     from relay.app import create_app
     from relay.netinfo import urls
     from relay.server import PortInUse, Server
@@ -74,12 +75,14 @@ def serve(args, open_browser: bool = False) -> int:
               f"(from another machine, use setup code {code})", flush=True)
     log.info("relay %s listening on %s:%s", __version__, config.host, server.port)
     server.install_signal_handlers()
+    scheduler = jobs.start()
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(local + ("/setup" if code else "/"),)).start()
     try:
         server.serve_forever()
     finally:
-        log.info("relay stopped")
+        scheduler.shutdown(wait=True)
         services.db.close()
+        log.info("relay stopped")
     print("Relay stopped.", flush=True)
     return 0
