@@ -58,7 +58,8 @@ def serve(args, open_browser: bool = False) -> int:
         return 2
     services = app.extensions["relay"]
     try:
-        server = Server(app, config.host, config.port, threads=config.threads)
+        server = Server(app, config.host, config.port, threads=config.threads,
+                        max_body=config.max_body_bytes)
     except PortInUse as exc:
         print(f"relay: {exc}. Is another Relay already running? Stop it, or start this one "
               f"with --port <another port>.", file=sys.stderr)
@@ -75,7 +76,7 @@ def serve(args, open_browser: bool = False) -> int:
               f"(from another machine, use setup code {code})", flush=True)
     log.info("relay %s listening on %s:%s", __version__, config.host, server.port)
     server.install_signal_handlers()
-    scheduler = jobs.start()
+    scheduler = jobs.start(services)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(local + ("/setup" if code else "/"),)).start()
     try:

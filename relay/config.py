@@ -31,9 +31,17 @@ class Config:
     bcrypt_rounds: int = 12
     threads: int = 8
     max_image_bytes: int = 2 * MB
+    max_build_bytes: int = 500 * MB
+    max_attachment_bytes: int = 5 * MB
+    max_recording_bytes: int = 200 * MB
     max_json_bytes: int = 1 * MB
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """What the HTTP server may buffer for one request: the largest upload plus slack."""
+        return max(self.max_build_bytes, self.max_recording_bytes, self.max_attachment_bytes) + MB
 
     @property
     def smtp_configured(self) -> bool:

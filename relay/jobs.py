@@ -3,34 +3,39 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from relay.core import cleanup
+from relay.core import agents, cleanup, recordings
 from relay.db import database
 
 log = logging.getLogger("relay.jobs")
 
-# (function, interval in minutes)
-JOBS = [
-    (cleanup.purge_dead_links, 60),
-]
+# name: (what it runs, given the relay's services; interval in minutes)
+JOBS = {
+    "purge_dead_links": (lambda svc: cleanup.purge_dead_links(), 60),
+    "expire_recordings": (lambda svc: recordings.expire(svc.recordings), 5),
+    "fold_agent_samples": (lambda svc: agents.fold_samples(), 1),
+    "drop_old_agent_samples": (lambda svc: agents.drop_old_samples(), 60),
+    "sweep_orphans": (lambda svc: cleanup.sweep_orphans([svc.store, svc.recordings]), 60),
+}
 
 
-def _run(func) -> None:
+def run(name: str, services) -> None:
     """Jobs run on the scheduler's threads: each gets its own connection, closed afterwards."""
+    func, _minutes = JOBS[name]
     database.connect(reuse_if_open=True)
     try:
-        result = func()
+        result = func(services)
         if result:
-            log.info("%s: %s", func.__name__, result)
+            log.info("%s: %s", name, result)
     except Exception:
-        log.exception("job %s failed", func.__name__)
+        log.exception("job %s failed", name)
     finally:
         database.close()
 
 
-def start() -> BackgroundScheduler:
+def start(services) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC",
                                     job_defaults={"coalesce": True, "max_instances": 1})
-    for func, minutes in JOBS:
-        scheduler.add_job(_run, "interval", minutes=minutes, args=(func,), id=func.__name__)
+    for name, (_func, minutes) in JOBS.items():
+        scheduler.add_job(run, "interval", minutes=minutes, args=(name, services), id=name)
     scheduler.start()
     return scheduler

@@ -45,6 +45,87 @@ MIGRATIONS = [
         )""",
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)",
     ]),
+    (2, "apps, builds, comments, recordings, agents", [
+        """CREATE TABLE apps (
+            id INTEGER PRIMARY KEY,
+            uuid TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            bundle_id_key TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            platform TEXT NOT NULL CHECK (platform IN ('ios','android','both')),
+            icon TEXT,
+            created_at DATETIME NOT NULL
+        )""",
+        """CREATE TABLE builds (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            platform TEXT NOT NULL CHECK (platform IN ('ios','android')),
+            bundle_id TEXT NOT NULL,
+            version_name TEXT NOT NULL DEFAULT '',
+            build_number TEXT NOT NULL DEFAULT '',
+            display_name TEXT,
+            min_os TEXT,
+            version_label TEXT,
+            status_label TEXT CHECK (status_label IN ('Backlog','In Progress','Done','Rejected')),
+            file_key TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            file_size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            uploaded_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            uploaded_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX builds_app_uploaded ON builds(app_id, uploaded_at DESC, id DESC)",
+        "CREATE INDEX builds_uploaded ON builds(uploaded_at DESC, id DESC)",
+        "CREATE INDEX builds_status ON builds(status_label, uploaded_at DESC)",
+        "CREATE INDEX builds_platform ON builds(platform, uploaded_at DESC)",
+        "CREATE INDEX builds_version ON builds(version_name)",
+        """CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+            author_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            author_email TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX comments_build ON comments(build_id, created_at)",
+        """CREATE TABLE comment_attachments (
+            id INTEGER PRIMARY KEY,
+            comment_id INTEGER NOT NULL REFERENCES comments(id) ON DELETE CASCADE,
+            file_key TEXT NOT NULL,
+            mime TEXT NOT NULL
+        )""",
+        "CREATE INDEX attachments_comment ON comment_attachments(comment_id)",
+        """CREATE TABLE recordings (
+            id INTEGER PRIMARY KEY,
+            file_key TEXT NOT NULL UNIQUE,
+            session_id TEXT,
+            build_id INTEGER REFERENCES builds(id) ON DELETE CASCADE,
+            uploaded_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            file_size INTEGER NOT NULL,
+            mime TEXT NOT NULL,
+            created_at DATETIME NOT NULL,
+            expires_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX recordings_expiry ON recordings(expires_at)",
+        "CREATE INDEX recordings_build ON recordings(build_id)",
+        """CREATE TABLE agents (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            platform TEXT,
+            devices TEXT,
+            cpu_percent REAL,
+            mem_percent REAL,
+            last_seen_at DATETIME NOT NULL
+        )""",
+        """CREATE TABLE agent_samples (
+            id INTEGER PRIMARY KEY,
+            agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+            recorded_at DATETIME NOT NULL,
+            cpu_percent REAL NOT NULL,
+            mem_percent REAL NOT NULL,
+            folded INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX agent_samples_agent_time ON agent_samples(agent_id, recorded_at)",
+    ]),
 ]
 
 

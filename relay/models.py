@@ -1,5 +1,5 @@
 """Peewee models; their tables are created by relay.migrations, not by create_tables."""
-from peewee import (CharField, DateTimeField, ForeignKeyField, IntegerField, Model,
+from peewee import (CharField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model,
                     TextField)
 
 from relay.db import database
@@ -91,3 +91,97 @@ class Setting(BaseModel):
 
     class Meta:
         table_name = "settings"
+
+
+STATUSES = ("Backlog", "In Progress", "Done", "Rejected")
+PLATFORMS = ("ios", "android")
+
+
+class App(BaseModel):
+    uuid = CharField(unique=True)
+    name = CharField()
+    bundle_id_key = CharField(unique=True)
+    platform = CharField()  # ios | android | both
+    icon = CharField(null=True)  # storage key of a PNG
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "apps"
+
+
+class Build(BaseModel):
+    app = ForeignKeyField(App, backref="builds", on_delete="CASCADE")
+    platform = CharField()
+    bundle_id = CharField()
+    version_name = CharField(default="")
+    build_number = CharField(default="")
+    display_name = CharField(null=True)
+    min_os = CharField(null=True)
+    version_label = CharField(null=True)
+    status_label = CharField(null=True)
+    file_key = CharField()
+    file_name = CharField()
+    file_size = IntegerField()
+    sha256 = CharField()
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", column_name="uploaded_by")
+    uploaded_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "builds"
+
+
+class Comment(BaseModel):
+    build = ForeignKeyField(Build, backref="comments", on_delete="CASCADE")
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    author_email = CharField()
+    body = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "comments"
+
+
+class CommentAttachment(BaseModel):
+    comment = ForeignKeyField(Comment, backref="attachments", on_delete="CASCADE")
+    file_key = CharField()
+    mime = CharField()
+
+    class Meta:
+        table_name = "comment_attachments"
+
+
+class Recording(BaseModel):
+    file_key = CharField(unique=True)
+    session_id = CharField(null=True)
+    build = ForeignKeyField(Build, null=True, on_delete="CASCADE")
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", column_name="uploaded_by")
+    file_size = IntegerField()
+    mime = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+
+    class Meta:
+        table_name = "recordings"
+
+
+class Agent(BaseModel):
+    name = CharField(unique=True)
+    platform = CharField(null=True)
+    devices = TextField(null=True)  # JSON list as reported
+    cpu_percent = FloatField(null=True)
+    mem_percent = FloatField(null=True)
+    last_seen_at = DateTimeField()
+
+    class Meta:
+        table_name = "agents"
+
+
+class AgentSample(BaseModel):
+    agent = ForeignKeyField(Agent, backref="samples", on_delete="CASCADE")
+    recorded_at = DateTimeField()
+    cpu_percent = FloatField()
+    mem_percent = FloatField()
+    folded = IntegerField(default=0)  # 1 once it is the single row of its minute
+
+    class Meta:
+        table_name = "agent_samples"

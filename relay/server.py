@@ -19,11 +19,15 @@ class PortInUse(Exception):
 
 
 class Server:
-    def __init__(self, app, host: str, port: int, threads: int = 8):
+    def __init__(self, app, host: str, port: int, threads: int = 8,
+                 max_body: int = 1024 * 1024 * 1024):
         try:
+            # The app enforces each route's own body limit with a JSON 413; waitress's cap sits
+            # above the largest of them. Larger socket reads speed up big uploads.
             self._srv = create_server(app, host=host, port=port, threads=threads,
                                       ident="relay", clear_untrusted_proxy_headers=True,
-                                      channel_timeout=120, connection_limit=200)
+                                      channel_timeout=120, connection_limit=200,
+                                      max_request_body_size=max_body, recv_bytes=256 * 1024)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(f"port {port} on {host} is already in use") from None
@@ -37,7 +41,10 @@ class Server:
     def stop(self, *_signal_args) -> None:
         """Ask the loop to wind down; safe from a signal handler or another thread."""
         self._stopping.set()
-        self._srv.pull_trigger()
+        try:
+            self._srv.pull_trigger()
+        except OSError:
+            pass  # trigger already gone: the loop still sees the flag within its poll timeout
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)

@@ -19,6 +19,7 @@ class Services:
     config: Config
     db: SqliteDatabase
     store: BlobStore
+    recordings: BlobStore
     sessions: SessionCodec
     mailer: Mailer
     logs: RingBuffer
@@ -52,5 +53,6 @@ def open_services(config: Config, logs: RingBuffer) -> Services:
     db = open_database(config.data_dir / "relay.db")
     migrations.migrate(db)
     return Services(config=config, db=db, store=BlobStore(config.data_dir),
+                    recordings=BlobStore(config.data_dir, "recordings"),
                     sessions=SessionCodec(secret_key(config)), mailer=Mailer(config),
                     logs=logs, base_url=base_url(config))

@@ -10,9 +10,16 @@ KEY_RE = re.compile(r"^[a-z]+/[0-9a-f]{32}\.[a-z0-9]{1,8}$")
 
 
 class BlobStore:
-    def __init__(self, data_dir: Path):
-        self.root = data_dir / "uploads"
+    def __init__(self, data_dir: Path, folder: str = "uploads"):
+        self.root = data_dir / folder
         self.tmp = data_dir / "tmp"
+
+    def keys(self):
+        """Every stored key with its path (for the orphan sweep)."""
+        for path in self.root.glob("*/*"):
+            key = f"{path.parent.name}/{path.name}"
+            if KEY_RE.match(key):
+                yield key, path
 
     def new_key(self, folder: str, ext: str) -> str:
         key = f"{folder}/{secrets.token_hex(16)}.{ext}"

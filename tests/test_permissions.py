@@ -1,5 +1,6 @@
 """The role matrix: every route of the foundation, called by each role, by tokens and anonymously."""
 import itertools
+import re
 
 import pytest
 
@@ -27,6 +28,28 @@ ROUTES = [
     ("PATCH", "/api/v1/settings", lambda: {"team_name": "Team"}, "Admin", None),
     ("GET", "/api/v1/logs", None, "Admin", "view"),
     ("GET", "/api/v1/uploads/avatars/" + "0" * 32 + ".png", None, "Viewer", "view"),
+    ("GET", "/uploads/comments/" + "0" * 32 + ".png", None, "Viewer", "view"),
+    ("GET", "/api/v1/apps", None, "Viewer", "view"),
+    ("POST", "/api/v1/apps", lambda: {"name": "A", "bundle_id_key": f"com.example.a{next(_seq)}",
+                                      "platform": "ios"}, "Developer", "builds:write"),
+    ("PATCH", "/api/v1/apps/999999", lambda: {"name": "B"}, "Developer", "builds:write"),
+    ("DELETE", "/api/v1/apps/999999", None, "Developer", "builds:write"),
+    ("POST", "/api/v1/builds", None, "Developer", "builds:write"),
+    ("GET", "/api/v1/builds", None, "Viewer", "view"),
+    ("GET", "/api/v1/builds/999999", None, "Viewer", "view"),
+    ("PATCH", "/api/v1/builds/999999", lambda: {"status_label": "Done"}, "QA", "builds:write"),
+    ("DELETE", "/api/v1/builds/999999", None, "Developer", "builds:write"),
+    ("GET", "/api/v1/builds/999999/download", None, "Viewer", "view"),
+    ("GET", "/api/v1/comments?build_id=999999", None, "Viewer", "view"),
+    ("POST", "/api/v1/comments", lambda: {"build_id": 999999, "body": "hi"}, "QA", None),
+    ("DELETE", "/api/v1/comments/999999", None, "QA", None),
+    ("POST", "/api/v1/recordings/upload", None, "QA", "builds:write"),
+    ("GET", "/api/v1/recordings", None, "Viewer", "view"),
+    ("GET", "/api/v1/recordings/" + "0" * 32 + ".webm", None, "Viewer", "view"),
+    ("GET", "/api/v1/agents", None, "Viewer", "view"),
+    ("POST", "/api/v1/agents/mac-1/heartbeat", lambda: {"cpu_percent": 1, "mem_percent": 2},
+     "Admin", "agent"),
+    ("GET", "/api/v1/agents/mac-1/resources", None, "Viewer", "view"),
 ]
 
 # Public routes answer without credentials: (method, path, body, status for an anonymous caller
@@ -78,11 +101,11 @@ def test_anonymous_gets_401_everywhere_but_public_routes(relay, team):
 def test_tokens_do_what_their_scope_and_role_allow(relay, team):
     for role in ROLES:
         view = bearer(relay, make_token(team[role], "view"))
-        everything = bearer(relay, make_token(team[role], "view,builds:write,ota:write")
-                            if role != "Admin" else make_token(team[role], "view,builds:write,ota:write,agent"))
-        no_view = bearer(relay, make_token(team[role], "builds:write"))
+        all_scopes = {"view", "builds:write", "ota:write"} | ({"agent"} if role == "Admin" else set())
+        everything = bearer(relay, make_token(team[role], ",".join(sorted(all_scopes))))
+        no_view = bearer(relay, make_token(team[role], "ota:write"))
         for method, path, body, lowest, scope in ROUTES:
-            for client, has_scope in ((view, scope == "view"), (everything, scope is not None),
+            for client, has_scope in ((view, scope == "view"), (everything, scope in all_scopes),
                                       (no_view, False)):
                 r = call(client, method, path, body)
                 if not has_scope:
@@ -101,6 +124,8 @@ def test_every_api_route_is_in_the_matrix(relay):
         if not (rule.rule.startswith("/api/") or rule.rule == "/healthz"):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            path = rule.rule.replace("<member_id>", "999999").replace("<token_id>", "999999")
-            path = path.replace("<folder>/<name>", "avatars/" + "0" * 32 + ".png")
+            path = re.sub(r"<\w+_id>", "999999", rule.rule)
+            path = path.replace("/api/v1/uploads/<folder>/<name>", "/api/v1/uploads/avatars/" + "0" * 32 + ".png")
+            path = path.replace("/uploads/<folder>/<name>", "/uploads/comments/" + "0" * 32 + ".png")
+            path = path.replace("<path:filename>", "0" * 32 + ".webm").replace("<name>", "mac-1")
             assert (method, path) in listed, f"{method} {rule.rule} is missing from the role matrix"

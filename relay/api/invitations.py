@@ -24,8 +24,8 @@ def accept():
     password = str_field(body, "password")
     team.verify_invitation(token)  # fail before storing an avatar for a dead link
     svc = services()
-    avatar = images.store_upload(svc.store, request.files.get("avatar"), "avatars",
-                                 svc.config.max_image_bytes, "avatar")
+    avatar, _mime = images.store_upload(svc.store, request.files.get("avatar"), "avatars",
+                                        svc.config.max_image_bytes, "avatar")
     try:
         user = team.accept_invitation(token, password, body.get("display_name"),
                                       svc.config.bcrypt_rounds, avatar)

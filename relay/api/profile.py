@@ -20,7 +20,7 @@ def update_profile():
         name = accounts.validate_display_name(body["display_name"])
         changes["display_name"] = name or accounts.default_name(user.email)
     svc = services()
-    avatar = images.store_upload(svc.store, request.files.get("avatar"), "avatars",
+    avatar, _mime = images.store_upload(svc.store, request.files.get("avatar"), "avatars",
                                  svc.config.max_image_bytes, "avatar")
     if avatar:
         changes["avatar"] = avatar

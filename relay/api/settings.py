@@ -25,7 +25,7 @@ def update_settings():
     if name is not None:
         name = team_settings.validate_team_name(name)
     svc = services()
-    logo = images.store_upload(svc.store, request.files.get("logo"), "logos",
+    logo, _mime = images.store_upload(svc.store, request.files.get("logo"), "logos",
                                svc.config.max_image_bytes, "logo")
     old_logo = team_settings.update(name, logo)
     if logo:

@@ -1,6 +1,6 @@
 """JSON shapes of the spec, in one place per resource."""
 from relay.models import ApiToken, User
-from relay.timeutil import iso
+from relay.timeutil import iso, iso_text
 
 UPLOADS = "/api/v1/uploads/"
 
@@ -24,3 +24,50 @@ def token(row: ApiToken) -> dict:
     return {"id": row.id, "name": row.name, "scope": row.scope,
             "last_used_at": iso(row.last_used_at), "expires_at": iso(row.expires_at),
             "created_at": iso(row.created_at)}
+
+
+def app(row: dict) -> dict:
+    """An app row of core.apps.list_with_latest."""
+    return {"id": row["id"], "name": row["name"], "bundle_id_key": row["bundle_id_key"],
+            "platform": row["platform"], "created_at": iso_text(row["created_at"]),
+            "latest_build_id": row["latest_build_id"], "version_name": row["version_name"],
+            "build_number": row["build_number"], "status_label": row["status_label"],
+            "latest_uploaded_at": iso_text(row["latest_uploaded_at"]),
+            "uuid": row["uuid"], "icon_url": upload_url(row["icon"])}
+
+
+def build_row(row: dict) -> dict:
+    """A build row of core.builds.search."""
+    return {"id": row["id"], "app_id": row["app_id"], "name": row["name"],
+            "version_name": row["version_name"], "build_number": row["build_number"],
+            "version_label": row["version_label"], "status_label": row["status_label"],
+            "platform": row["platform"], "bundle_id": row["bundle_id"],
+            "uploaded_at": iso_text(row["uploaded_at"]), "display_name": row["display_name"],
+            "file_size": row["file_size"], "sha256": row["sha256"], "min_os": row["min_os"],
+            "download_url": f"/api/v1/builds/{row['id']}/download"}
+
+
+def build(b) -> dict:
+    """A Build model (with its app joined)."""
+    return build_row({"id": b.id, "app_id": b.app_id, "name": b.app.name,
+                      "version_name": b.version_name, "build_number": b.build_number,
+                      "version_label": b.version_label, "status_label": b.status_label,
+                      "platform": b.platform, "bundle_id": b.bundle_id,
+                      "uploaded_at": str(b.uploaded_at), "display_name": b.display_name,
+                      "file_size": b.file_size, "sha256": b.sha256, "min_os": b.min_os})
+
+
+def build_created(b) -> dict:
+    """The 201 answer of POST /builds, exactly as the spec shows it (plus a download URL)."""
+    return {"id": b.id, "app_id": b.app_id, "version_name": b.version_name,
+            "build_number": b.build_number, "bundle_id": b.bundle_id,
+            "status_label": b.status_label, "platform": b.platform,
+            "uploaded_at": iso(b.uploaded_at), "download_url": f"/api/v1/builds/{b.id}/download"}
+
+
+def comment(c, author, attachments) -> dict:
+    return {"id": c.id, "body": c.body, "created_at": iso(c.created_at),
+            "author": author.email if author else c.author_email,
+            "authorAvatarUrl": upload_url(author.avatar) if author else None,
+            "attachments": [{"id": a.id, "file_path": "/uploads/" + a.file_key, "mime": a.mime}
+                            for a in attachments]}

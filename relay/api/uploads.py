@@ -4,12 +4,14 @@ from flask import Blueprint, send_file
 from relay.api.guard import action, services
 from relay.core.errors import NotFound
 
-bp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads")
+bp = Blueprint("uploads", __name__)
 
-SERVED = {"avatars", "logos"}
+SERVED = {"avatars", "logos", "icons", "comments"}
 
 
-@bp.get("/<folder>/<name>")
+# Comment attachments are documented at /uploads/…; everything else at /api/v1/uploads/….
+@bp.get("/api/v1/uploads/<folder>/<name>")
+@bp.get("/uploads/<folder>/<name>")
 @action("read")
 def serve(folder, name):
     path = services().store.path(f"{folder}/{name}") if folder in SERVED else None

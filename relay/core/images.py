@@ -47,12 +47,14 @@ def normalize(data: bytes, allowed=("PNG", "JPEG"), max_side: int = 1024) -> tup
     return out.getvalue(), ext, mime
 
 
-def store_upload(store, upload, folder: str, limit: int, what: str, max_side: int = 512) -> str | None:
-    """Check, clean and store an uploaded image; its storage key, or None when no file was sent."""
+def store_upload(store, upload, folder: str, limit: int, what: str, max_side: int = 512,
+                 allowed=("PNG", "JPEG")) -> tuple[str, str] | tuple[None, None]:
+    """Check, clean and store an uploaded image: (storage key, mime), or (None, None) when no
+    file was sent."""
     if upload is None or (not upload.filename and not upload.content_length):
-        return None
+        return None, None
     data = read_limited(upload.stream, limit, what)
     if not data:
-        return None
-    clean, ext, _mime = normalize(data, max_side=max_side)
-    return store.put_bytes(folder, ext, clean)
+        return None, None
+    clean, ext, mime = normalize(data, allowed=allowed, max_side=max_side)
+    return store.put_bytes(folder, ext, clean), mime

@@ -20,6 +20,12 @@ POLICY = {
     "team:write": ("Admin", None),
     "settings:write": ("Admin", None),
     "logs:read": ("Admin", "view"),
+    "apps:write": ("Developer", "builds:write"),
+    "builds:write": ("Developer", "builds:write"),
+    "builds:review": ("QA", "builds:write"),   # status and label
+    "comment": ("QA", None),
+    "recordings:write": ("QA", "builds:write"),
+    "agent:report": ("Admin", "agent"),
 }
 
 

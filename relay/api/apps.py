@@ -1,0 +1,40 @@
+"""Apps: list with their latest build, create, rename, delete (builds and files go too)."""
+from flask import Blueprint, jsonify
+
+from relay.api import shapes
+from relay.api.common import id_or_404, json_body, ok
+from relay.api.guard import action, services
+from relay.core import apps
+
+bp = Blueprint("apps", __name__, url_prefix="/api/v1/apps")
+
+
+@bp.get("")
+@action("read")
+def list_apps():
+    return jsonify({"items": [shapes.app(row) for row in apps.list_with_latest()]})
+
+
+@bp.post("")
+@action("apps:write")
+def create_app():
+    body = json_body()
+    app = apps.create(body.get("name"), body.get("bundle_id_key"), body.get("platform"))
+    return jsonify({"id": app.id, "ok": True, "uuid": app.uuid}), 201
+
+
+@bp.patch("/<app_id>")
+@action("apps:write")
+def rename_app(app_id):
+    body = json_body()
+    apps.rename(id_or_404(app_id, "App"), body.get("name"))
+    return ok()
+
+
+@bp.delete("/<app_id>")
+@action("apps:write")
+def delete_app(app_id):
+    store = services().store
+    for key in apps.delete(id_or_404(app_id, "App")):
+        store.delete(key)
+    return ok()

@@ -1,0 +1,53 @@
+"""Comments on builds, with optional screenshot attachments (PNG/JPEG/WebP, 5 MB)."""
+from flask import Blueprint, jsonify, request
+
+from relay.api import shapes
+from relay.api.common import current_user, id_or_404
+from relay.api.guard import action, body_limit, services
+from relay.core import comments, images
+from relay.core.errors import Invalid
+
+bp = Blueprint("comments", __name__, url_prefix="/api/v1/comments")
+
+
+def _build_id(raw) -> int:
+    if raw in (None, ""):
+        raise Invalid("build_id required")
+    if not str(raw).isdigit():
+        raise Invalid("build_id must be a number")
+    return int(raw)
+
+
+@bp.get("")
+@action("read")
+def list_comments():
+    build_id = _build_id(request.args.get("build_id"))
+    return jsonify([shapes.comment(c, author, atts) for c, author, atts in comments.for_build(build_id)])
+
+
+@bp.post("")
+@action("comment")
+@body_limit("max_attachment_bytes")
+def create_comment():
+    form = request.form if request.mimetype == "multipart/form-data" else (request.get_json(silent=True) or {})
+    build_id = _build_id(form.get("build_id"))
+    body = comments.validate_body(form.get("body"))
+    svc = services()
+    key, mime = images.store_upload(svc.store, request.files.get("attachment"), "comments",
+                                    svc.config.max_attachment_bytes, "attachment",
+                                    max_side=4096, allowed=("PNG", "JPEG", "WEBP"))
+    try:
+        comment = comments.create(build_id, current_user(), body, (key, mime) if key else None)
+    except Exception:
+        svc.store.delete(key)
+        raise
+    return jsonify(shapes.comment(comment, current_user(), list(comment.attachments))), 201
+
+
+@bp.delete("/<comment_id>")
+@action("comment")
+def delete_comment(comment_id):
+    store = services().store
+    for key in comments.delete(id_or_404(comment_id, "Comment"), current_user()):
+        store.delete(key)
+    return "", 204
