@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 4000)")
     serve.add_argument("--data-dir", help="where the database and files live (default ./data)")
     serve.add_argument("--open", action="store_true", help="open the dashboard in a browser")
+    agent = commands.add_parser("agent", help="report this machine's CPU, memory and devices")
+    agent.add_argument("--server", required=True, help="the relay's URL, e.g. http://relay.local:4000")
+    agent.add_argument("--token", required=True, help="a token with the agent scope")
+    agent.add_argument("--name", help="the agent's name (default: this machine's host name)")
+    agent.add_argument("--interval", type=float, default=5.0, help="seconds between reports (default 5)")
     return parser
 
 
@@ -31,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv or ["serve"])
     if args.command == "serve":
         return serve(args, open_browser=double_click or args.open)
+    if args.command == "agent":
+        from relay import agent
+        try:
+            return agent.run(args.server, args.token, args.name, args.interval)
+        except KeyboardInterrupt:
+            return 0
     build_parser().print_help()
     return 2
 

@@ -41,9 +41,9 @@ class Client(requests.Session):
 
 
 class LiveRelay:
-    def __init__(self, data_dir: Path, env: dict | None = None):
+    def __init__(self, data_dir: Path, env: dict | None = None, port: int | None = None):
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()
         settings = {"RELAY_BCRYPT_ROUNDS": "4", **(env or {})}
         self.config = load_config({"data_dir": str(data_dir), "host": "127.0.0.1",
                                    "port": self.port}, env=settings)
@@ -68,8 +68,8 @@ class LiveRelay:
 def relay_factory(tmp_path):
     started = []
 
-    def start(env: dict | None = None, data_dir: Path | None = None) -> LiveRelay:
-        relay = LiveRelay(data_dir or tmp_path / f"data{len(started)}", env)
+    def start(env: dict | None = None, data_dir: Path | None = None, port: int | None = None) -> LiveRelay:
+        relay = LiveRelay(data_dir or tmp_path / f"data{len(started)}", env, port)
         started.append(relay)
         return relay
 

@@ -29,4 +29,6 @@ for _page in PAGES:
 @bp.get("/assets/<path:name>")
 @public
 def asset(name):
-    return send_from_directory(STATIC / "assets", name, max_age=3600)
+    # Revalidated on every load (a cheap 304 on the LAN), so an upgraded relay never runs
+    # against a browser's stale copy of the scripts.
+    return send_from_directory(STATIC / "assets", name, max_age=0)
