@@ -5,10 +5,10 @@ from conftest import ADMIN_EMAIL, PASSWORD, init_admin
 
 
 def test_status_then_init_creates_one_admin(relay, anon):
-    assert anon.get("/api/v1/auth/status").json() == {"initialized": False}
+    assert anon.get("/api/v1/auth/status").json() == {"initialized": False, "setupCodeRequired": False}
     r = anon.post("/api/v1/auth/init", json={"email": "Boss@Example.com", "password": PASSWORD})
     assert r.status_code == 201 and r.json() == {"ok": True}
-    assert anon.get("/api/v1/auth/status").json() == {"initialized": True}
+    assert anon.get("/api/v1/auth/status").json()["initialized"] is True
     me = anon.get("/api/v1/auth/me").json()  # init signs the admin in
     assert me["email"] == "boss@example.com" and me["role"] == "Admin"
     again = relay.client().post("/api/v1/auth/init", json={"email": "x@example.com",

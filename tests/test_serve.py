@@ -64,7 +64,7 @@ def test_setup_from_another_machine_needs_the_code(tmp_path):
     assert r.status_code == 403 and "Setup code required" in r.get_json()["error"]
     r = lan.post("/api/v1/auth/init", json={**body, "setupCode": "WRONG123"})
     assert r.status_code == 403
-    assert lan.get("/api/v1/auth/status").get_json() == {"initialized": False}
+    assert lan.get("/api/v1/auth/status").get_json() == {"initialized": False, "setupCodeRequired": True}
     r = lan.post("/api/v1/auth/init", json={**body, "setupCode": "C0DE1234"})
     assert r.status_code == 201
     app.extensions["relay"].db.close()

@@ -19,7 +19,10 @@ log = logging.getLogger("relay.auth")
 @bp.get("/status")
 @public
 def status():
-    return jsonify({"initialized": accounts.is_initialized()})
+    initialized = accounts.is_initialized()
+    # The first-run page asks for the setup code only when this caller will need it.
+    return jsonify({"initialized": initialized,
+                    "setupCodeRequired": not initialized and not is_loopback(request.remote_addr)})
 
 
 def _check_setup_code(body: dict) -> None:
