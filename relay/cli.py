@@ -57,8 +57,9 @@ def _setup_code(services) -> str | None:
 
 
 def serve(args, open_browser: bool = False) -> int:
-    from relay import jobs
+    from relay import datadir, jobs
     from relay.app import create_app
+    from relay.core import cleanup
     from relay.netinfo import urls
     from relay.server import PortInUse, Server
     try:
@@ -69,12 +70,20 @@ def serve(args, open_browser: bool = False) -> int:
         return 2
     services = app.extensions["relay"]
     try:
+        data_lock = datadir.lock(config.data_dir)
         server = Server(app, config.host, config.port, threads=config.threads,
                         max_body=config.max_body_bytes)
+    except datadir.InUse as exc:
+        print(f"relay: {exc}. Stop that relay first, or use --data-dir.", file=sys.stderr)
+        return 1
     except PortInUse as exc:
         print(f"relay: {exc}. Is another Relay already running? Stop it, or start this one "
               f"with --port <another port>.", file=sys.stderr)
         return 1
+    # Nothing is in flight before we serve: whatever a crash left behind can go now.
+    swept = cleanup.sweep_orphans([services.store, services.recordings], age=0)
+    if swept:
+        log.info("removed %d file(s) left over from an interrupted run", swept)
     local, lan = urls(config.host, server.port)
     print(f"Relay {__version__} is running.", flush=True)
     print(f"  Local:   {local}", flush=True)
@@ -95,6 +104,7 @@ def serve(args, open_browser: bool = False) -> int:
     finally:
         scheduler.shutdown(wait=True)
         services.db.close()
+        data_lock.close()
         log.info("relay stopped")
     print("Relay stopped.", flush=True)
     return 0

@@ -26,3 +26,29 @@ def read_or_create_secret(path: Path, make=lambda: secrets.token_hex(32)) -> str
     value = make()
     write_private(path, value + "\n")
     return value
+
+
+class InUse(Exception):
+    """Another relay process is serving from this data directory."""
+
+
+def lock(data_dir: Path):
+    """Hold an exclusive lock on DATA_DIR/relay.lock for as long as the returned file stays open."""
+    import fcntl
+    fh = open(data_dir / "relay.lock", "a+")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise InUse(f"another relay is already using {data_dir}") from None
+    return fh
+
+
+def in_use(data_dir: Path) -> bool:
+    if not (data_dir / "relay.lock").exists():
+        return False
+    try:
+        lock(data_dir).close()
+        return False
+    except InUse:
+        return True
