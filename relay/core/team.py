@@ -1,5 +1,6 @@
 """The team: members and roles, invitations (7 days) and password resets (2 hours)."""
 import logging
+import re
 from datetime import timedelta
 
 from relay.core import accounts, onetime
@@ -13,6 +14,11 @@ log = logging.getLogger("relay.team")
 
 INVITATION_TTL = timedelta(days=7)
 RESET_TTL = timedelta(hours=2)
+# What mail can actually be delivered to: an unquoted RFC 5322 dot-atom local part (non-ASCII
+# letters allowed for internationalised addresses). accounts.validate_email lets through
+# characters such as "," or ";" that SMTP clients split or truncate ("a,b@x.y" goes to "a").
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+_DELIVERABLE = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@[^@\s,;:<>()\[\]\\\"]+$")
 INVITATION_GONE = "Invitation expired or not found"
 RESET_GONE = "Reset link expired or not found"
 
@@ -57,8 +63,15 @@ def delete_member(actor: User, member_id: int) -> User:
 
 # Invitations
 
-def invite(inviter: User, email, role=None) -> tuple[Invitation, str]:
+def validate_invitee_email(email) -> str:
     email = accounts.validate_email(email)
+    if not _DELIVERABLE.match(email):
+        raise Invalid("email is not a valid address")
+    return email
+
+
+def invite(inviter: User, email, role=None) -> tuple[Invitation, str]:
+    email = validate_invitee_email(email)
     role = accounts.validate_role("QA" if role is None else role)
     with database.atomic("IMMEDIATE"):
         if User.select().where(User.email == email).exists():
