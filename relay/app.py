@@ -51,7 +51,7 @@ def create_app(config: Config) -> Flask:
     app.request_class = RelayRequest
     app.teardown_request(_discard_spools)
     app.config.update(MAX_CONTENT_LENGTH=config.max_json_bytes,
-                      MAX_FORM_MEMORY_SIZE=64 * 1024, MAX_FORM_PARTS=50)
+                      MAX_FORM_MEMORY_SIZE=1024 * 1024, MAX_FORM_PARTS=50)  # > the parser's 64 KB reads
     app.json.sort_keys = False
     app.extensions["relay"] = services
     app.before_request(ensure_connected)

@@ -14,6 +14,10 @@ PRAGMAS = {
 }
 
 
+# Raw SQL that hands a stored datetime back as the API's ISO text (`2025-05-15T12:00:00.000Z`).
+ISO_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', {})"
+
+
 def open_database(path: Path) -> SqliteDatabase:
     """Open (creating) the database file and point the models at it."""
     db = SqliteDatabase(str(path), pragmas=PRAGMAS)

@@ -18,7 +18,3 @@ def iso(dt: datetime | None) -> str | None:
 def days(n: float) -> timedelta:
     return timedelta(days=n)
 
-
-def iso_text(stored: str | None) -> str | None:
-    """ISO form of a datetime as SQLite hands it back to raw SQL (`YYYY-MM-DD HH:MM:SS[.ffffff]`)."""
-    return iso(datetime.fromisoformat(stored)) if stored else None

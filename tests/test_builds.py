@@ -253,3 +253,16 @@ def test_delete_build_removes_its_file(relay, admin, member, ci, tmp_path):
     assert stored_files(relay) == []
     assert admin.get(f"/api/v1/builds/{build_id}").status_code == 404
     assert admin.delete(f"/api/v1/builds/{build_id}").status_code == 404
+
+
+def test_large_build_with_random_content(relay, admin, ci, tmp_path):
+    """Binary content full of CR/LF and dashes streams through the multipart parser intact."""
+    import os
+    import zipfile
+    path = bf.demo_apk(tmp_path / "big.apk")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_STORED) as zf:
+        zf.writestr("assets/blob.bin", os.urandom(8 * 1024 * 1024) + b"\r\n--" * 50000)
+    r = upload(ci, path)
+    assert r.status_code == 201, r.text
+    d = admin.get(f"/api/v1/builds/{r.json()['id']}/download")
+    assert hashlib.sha256(d.content).hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()

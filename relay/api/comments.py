@@ -1,20 +1,24 @@
 """Comments on builds, with optional screenshot attachments (PNG/JPEG/WebP, 5 MB)."""
+import re
+
 from flask import Blueprint, jsonify, request
 
 from relay.api import shapes
-from relay.api.common import current_user, id_or_404
+from relay.api.common import current_user, form_or_json, id_or_404
 from relay.api.guard import action, body_limit, services
 from relay.core import comments, images
-from relay.core.errors import Invalid
+from relay.core.errors import Invalid, NotFound
 
 bp = Blueprint("comments", __name__, url_prefix="/api/v1/comments")
 
 
 def _build_id(raw) -> int:
-    if raw in (None, ""):
+    if raw is None or raw == "":
         raise Invalid("build_id required")
-    if not str(raw).isdigit():
+    if isinstance(raw, bool) or not re.fullmatch(r"[0-9]+", str(raw)):  # not str.isdigit: "²"
         raise Invalid("build_id must be a number")
+    if len(str(raw)) > 18:
+        raise NotFound("Build not found")  # beyond SQLite's integers: no such build
     return int(raw)
 
 
@@ -29,7 +33,7 @@ def list_comments():
 @action("comment")
 @body_limit("max_attachment_bytes")
 def create_comment():
-    form = request.form if request.mimetype == "multipart/form-data" else (request.get_json(silent=True) or {})
+    form = form_or_json()  # multipart (with the file), url-encoded (curl -d) or JSON
     build_id = _build_id(form.get("build_id"))
     body = comments.validate_body(form.get("body"))
     svc = services()

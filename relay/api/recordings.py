@@ -1,4 +1,6 @@
 """Screen recordings: upload, list the unexpired ones, download with Range support."""
+import re
+
 from flask import Blueprint, jsonify, request, send_file
 
 from relay.api.common import current_user
@@ -15,9 +17,9 @@ def _url(rec) -> str:
 
 
 def _build_id(raw):
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]+", raw):  # not str.isdigit(): it accepts "²"
         raise Invalid("buildId must be a number")
     return int(raw)
 

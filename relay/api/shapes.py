@@ -1,6 +1,6 @@
 """JSON shapes of the spec, in one place per resource."""
 from relay.models import ApiToken, User
-from relay.timeutil import iso, iso_text
+from relay.timeutil import iso
 
 UPLOADS = "/api/v1/uploads/"
 
@@ -27,22 +27,22 @@ def token(row: ApiToken) -> dict:
 
 
 def app(row: dict) -> dict:
-    """An app row of core.apps.list_with_latest."""
+    """An app row of core.apps.list_with_latest (times already ISO text)."""
     return {"id": row["id"], "name": row["name"], "bundle_id_key": row["bundle_id_key"],
-            "platform": row["platform"], "created_at": iso_text(row["created_at"]),
+            "platform": row["platform"], "created_at": row["created_at"],
             "latest_build_id": row["latest_build_id"], "version_name": row["version_name"],
             "build_number": row["build_number"], "status_label": row["status_label"],
-            "latest_uploaded_at": iso_text(row["latest_uploaded_at"]),
+            "latest_uploaded_at": row["latest_uploaded_at"],
             "uuid": row["uuid"], "icon_url": upload_url(row["icon"])}
 
 
 def build_row(row: dict) -> dict:
-    """A build row of core.builds.search."""
+    """A build row of core.builds.search (times already ISO text)."""
     return {"id": row["id"], "app_id": row["app_id"], "name": row["name"],
             "version_name": row["version_name"], "build_number": row["build_number"],
             "version_label": row["version_label"], "status_label": row["status_label"],
             "platform": row["platform"], "bundle_id": row["bundle_id"],
-            "uploaded_at": iso_text(row["uploaded_at"]), "display_name": row["display_name"],
+            "uploaded_at": row["uploaded_at"], "display_name": row["display_name"],
             "file_size": row["file_size"], "sha256": row["sha256"], "min_os": row["min_os"],
             "download_url": f"/api/v1/builds/{row['id']}/download"}
 
@@ -53,7 +53,7 @@ def build(b) -> dict:
                       "version_name": b.version_name, "build_number": b.build_number,
                       "version_label": b.version_label, "status_label": b.status_label,
                       "platform": b.platform, "bundle_id": b.bundle_id,
-                      "uploaded_at": str(b.uploaded_at), "display_name": b.display_name,
+                      "uploaded_at": iso(b.uploaded_at), "display_name": b.display_name,
                       "file_size": b.file_size, "sha256": b.sha256, "min_os": b.min_os})
 
 

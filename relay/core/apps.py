@@ -3,16 +3,17 @@ import re
 import uuid
 
 from relay.core.errors import Conflict, Invalid, NotFound
-from relay.db import database
+from relay.db import ISO_SQL, database
 from relay.models import App, Build, CommentAttachment, Comment, Recording
 
 APP_PLATFORMS = ("ios", "android", "both")
-BUNDLE_RE = re.compile(r"^[A-Za-z0-9._-]{3,120}$")
+BUNDLE_RE = re.compile(r"[A-Za-z0-9._-]{3,120}")
+ID_RE = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts "²"
 
 # The latest build of each app joined in the same query: no query per app.
-_LIST_SQL = """
-SELECT a.id, a.uuid, a.name, a.bundle_id_key, a.platform, a.icon, a.created_at,
-       b.id, b.version_name, b.build_number, b.status_label, b.uploaded_at
+_LIST_SQL = f"""
+SELECT a.id, a.uuid, a.name, a.bundle_id_key, a.platform, a.icon, {ISO_SQL.format("a.created_at")},
+       b.id, b.version_name, b.build_number, b.status_label, {ISO_SQL.format("b.uploaded_at")}
 FROM apps a
 LEFT JOIN builds b ON b.id = (SELECT id FROM builds WHERE app_id = a.id
                               ORDER BY uploaded_at DESC, id DESC LIMIT 1)
@@ -31,7 +32,7 @@ def validate_name(name) -> str:
 def validate_bundle_id(bundle_id) -> str:
     if not isinstance(bundle_id, str) or not bundle_id.strip():
         raise Invalid("bundle_id_key required")
-    if not BUNDLE_RE.match(bundle_id.strip()):
+    if not BUNDLE_RE.fullmatch(bundle_id.strip()):
         raise Invalid("bundle_id_key must be 3-120 letters, digits, '.', '_' or '-'")
     return bundle_id.strip()
 
@@ -53,7 +54,7 @@ def get(app_id) -> App:
 def find(ref: str) -> App:
     """An app by its integer id or its UUID."""
     ref = str(ref)
-    app = App.get_or_none(App.id == int(ref)) if ref.isdigit() and len(ref) < 19 else \
+    app = App.get_or_none(App.id == int(ref)) if ID_RE.fullmatch(ref) else \
         App.get_or_none(App.uuid == ref.lower())
     if app is None:
         raise NotFound("App not found")
@@ -78,20 +79,24 @@ def rename(app_id: int, name) -> None:
     App.update(name=name).where(App.id == app.id).execute()
 
 
-def delete(app_id: int) -> list[str]:
-    """Delete the app with its builds, comments and recordings; returns the file keys to remove."""
+def delete(app_id: int) -> tuple[list[str], list[str]]:
+    """Delete the app with its builds, comments and recordings.
+
+    Returns the file keys to remove once committed: (keys in the uploads store, keys in the
+    recordings store) — recordings live in their own store, under DATA_DIR/recordings.
+    """
     with database.atomic("IMMEDIATE"):
         app = get(app_id)
         builds = Build.select(Build.id, Build.file_key).where(Build.app == app)
         keys = [b.file_key for b in builds]
         keys += [a.file_key for a in CommentAttachment.select(CommentAttachment.file_key)
                  .join(Comment).join(Build).where(Build.app == app)]
-        keys += [r.file_key for r in Recording.select(Recording.file_key)
-                 .join(Build).where(Build.app == app)]
         if app.icon:
             keys.append(app.icon)
+        recording_keys = [r.file_key for r in Recording.select(Recording.file_key)
+                          .join(Build).where(Build.app == app)]
         app.delete_instance()  # builds, comments, attachments and recordings cascade
-    return keys
+    return keys, recording_keys
 
 
 def for_build(bundle_id: str, platform: str, display_name: str | None, app_id=None) -> App:

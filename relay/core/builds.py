@@ -5,7 +5,7 @@ import re
 from relay.core import apps
 from relay.core.errors import Invalid, NotFound
 from relay.core.inspect import inspect_build
-from relay.db import database
+from relay.db import ISO_SQL, database
 from relay.models import STATUSES, App, Build, Comment, CommentAttachment, Recording, User
 from relay.spool import Spool
 from relay.storage import BlobStore
@@ -121,8 +121,8 @@ def delete(build_id: int) -> list[str]:
 _COLUMNS = ("id", "app_id", "name", "version_name", "build_number", "version_label",
             "status_label", "platform", "bundle_id", "uploaded_at", "display_name", "file_size",
             "sha256", "min_os", "app_uuid")
-_SELECT = """SELECT b.id, b.app_id, a.name, b.version_name, b.build_number, b.version_label,
-       b.status_label, b.platform, b.bundle_id, b.uploaded_at, b.display_name, b.file_size,
+_SELECT = f"""SELECT b.id, b.app_id, a.name, b.version_name, b.build_number, b.version_label,
+       b.status_label, b.platform, b.bundle_id, {ISO_SQL.format("b.uploaded_at")}, b.display_name, b.file_size,
        b.sha256, b.min_os, a.uuid
 FROM builds b JOIN apps a ON a.id = b.app_id"""
 

@@ -1,4 +1,6 @@
 """Comments on builds, with an optional screenshot attachment."""
+from peewee import JOIN
+
 from relay.core import builds
 from relay.core.errors import Forbidden, Invalid, NotFound
 from relay.db import database
@@ -18,7 +20,7 @@ def validate_body(body) -> str:
 def for_build(build_id: int) -> list[tuple[Comment, User | None, list[CommentAttachment]]]:
     builds.get(build_id)
     comments = list(Comment.select(Comment, User).join(User, on=(Comment.author == User.id),
-                                                       join_type="LEFT OUTER")
+                                                       join_type=JOIN.LEFT_OUTER)
                     .where(Comment.build == build_id).order_by(Comment.created_at, Comment.id))
     attachments: dict[int, list] = {}
     if comments:

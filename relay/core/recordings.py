@@ -11,8 +11,10 @@ from relay.storage import BlobStore
 from relay.timeutil import utcnow
 
 TTL = timedelta(hours=72)
-NAME_RE = re.compile(r"^[0-9a-f]{32}\.(webm|mp4)$")
-SESSION_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Matched with fullmatch: "$" would also accept a trailing newline.
+NAME_RE = re.compile(r"[0-9a-f]{32}\.(webm|mp4)")
+SESSION_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_ID = 2**63 - 1  # SQLite's largest integer; a larger id names no row
 FOLDER = "videos"
 
 
@@ -29,9 +31,11 @@ def save(store: BlobStore, spool: Spool, limit: int, uploader: User, session_id=
          build_id=None) -> Recording:
     if spool.size > limit:
         raise TooLarge(f"video must be at most {limit // (1024 * 1024)} MB")
-    if session_id is not None and not SESSION_RE.match(session_id):
+    if session_id is not None and not SESSION_RE.fullmatch(session_id):
         raise Invalid("sessionId must be 1-128 letters, digits, '.', '_', ':' or '-'")
     if build_id is not None:
+        if build_id > MAX_ID:
+            raise NotFound("Build not found")
         builds.get(build_id)
     spool.seek(0)
     kind = sniff(spool.read(16))
@@ -59,13 +63,15 @@ def name_of(rec: Recording) -> str:
 def live(build_id: int | None = None) -> list[Recording]:
     query = Recording.select().where(Recording.expires_at > utcnow())
     if build_id is not None:
+        if build_id > MAX_ID:
+            return []
         query = query.where(Recording.build == build_id)
     return list(query.order_by(Recording.created_at.desc(), Recording.id.desc()))
 
 
 def find_live(name: str) -> Recording:
     """The unexpired recording stored under `name`; NotFound for anything else."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise NotFound("Recording not found")
     rec = Recording.get_or_none(Recording.file_key == f"{FOLDER}/{name}")
     if rec is None or rec.expires_at <= utcnow():

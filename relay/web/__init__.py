@@ -9,7 +9,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # Paths the dashboard's router handles; each serves the same page.
 PAGES = ("/", "/setup", "/login", "/invite", "/reset-password", "/team", "/tokens",
-         "/profile", "/settings", "/logs")
+         "/profile", "/settings", "/logs", "/apps", "/builds", "/agents")
 
 bp = Blueprint("web", __name__)
 
@@ -24,6 +24,12 @@ def index():
 for _page in PAGES:
     bp.add_url_rule(_page, endpoint="index" if _page == "/" else "page" + _page.replace("-", "_").replace("/", "_"),
                     view_func=index)
+
+
+@bp.get("/builds/<int:build_id>")
+@public
+def build_page(build_id):
+    return index()
 
 
 @bp.get("/assets/<path:name>")

@@ -3,11 +3,15 @@
 // To add a page: write `async function myPage(main, ctx)` in a module under pages/, import it
 // here and add it to NAV (signed-in pages) or PUBLIC_PAGES (pages for people not signed in),
 // then add its path to PAGES in relay/web/__init__.py so a reload serves the dashboard.
+// A page under a path pattern (/builds/42) goes into ROUTES instead, with a Flask route for the
+// pattern in relay/web/__init__.py; it gets the pattern's groups as ctx.match.
 
 import {api, avatar, clear, h, onUnauthorized, pageHeader} from "./ui.js";
 import {invitePage, loginPage, resetPasswordPage, setupPage} from "./pages/auth.js";
 import {homePage, profilePage, tokensPage} from "./pages/account.js";
 import {logsPage, settingsPage, teamPage} from "./pages/admin.js";
+import {appsPage, buildPage, buildsPage} from "./pages/builds.js";
+import {agentsPage} from "./pages/agents.js";
 
 const ROLE_RANK = {Viewer: 1, QA: 2, Developer: 3, Admin: 4};
 
@@ -15,6 +19,12 @@ const ROLE_RANK = {Viewer: 1, QA: 2, Developer: 3, Admin: 4};
 export const NAV = [
   {path: "/", label: "Home", page: homePage, section: "Workspace",
    description: "Where to start."},
+  {path: "/apps", label: "Apps", page: appsPage, section: "Builds",
+   description: "Every app, with its latest build."},
+  {path: "/builds", label: "Builds", page: buildsPage, section: "Builds",
+   description: "Find, download and review builds."},
+  {path: "/agents", label: "Agents", page: agentsPage, section: "Builds",
+   description: "Connected Mac agents and their CPU and RAM."},
   {path: "/tokens", label: "Tokens", page: tokensPage, section: "Account",
    description: "Personal access tokens for CI scripts and the relay CLI."},
   {path: "/profile", label: "Profile", page: profilePage, section: "Account",
@@ -26,6 +36,26 @@ export const NAV = [
   {path: "/logs", label: "Logs", page: logsPage, section: "Admin", role: "Admin",
    description: "The relay's recent log lines."},
 ];
+
+// Signed-in pages under a path pattern; `nav` is the NAV entry they belong to (sidebar, role).
+export const ROUTES = [
+  {pattern: /^\/builds\/(\d+)$/, label: "Build", page: buildPage, nav: "/builds"},
+];
+
+/** The page for a signed-in path: a NAV entry, or a ROUTES entry with its match. */
+function findPage(path) {
+  const item = NAV.find((n) => n.path === path);
+  if (item) return {item, navPath: item.path, label: item.label, match: null};
+  for (const r of ROUTES) {
+    const match = path.match(r.pattern);
+    if (match) {
+      const parent = NAV.find((n) => n.path === r.nav);
+      return {item: {...parent, page: r.page, label: r.label}, navPath: parent.path,
+              label: r.label, match};
+    }
+  }
+  return null;
+}
 
 // Pages shown without the shell, to people who are not signed in.
 const PUBLIC_PAGES = {
@@ -113,8 +143,9 @@ async function signOut() {
   }
 }
 
-function context(url) {
+function context(url, extra = {}) {
   return {
+    ...extra,
     me: state.me,
     settings: state.settings,
     params: url.searchParams,
@@ -198,7 +229,8 @@ function showInShell(path, url, generation) {
   }
   renderSidebar();
   const main = clear(state.shell.main);
-  const item = NAV.find((n) => n.path === path);
+  const found = findPage(path);
+  const item = found?.item;
   if (!item) {
     main.append(pageHeader("Page not found"),
                 h("p", null, "There is nothing here. ", h("a", {href: "/"}, "Go home")));
@@ -210,12 +242,12 @@ function showInShell(path, url, generation) {
                   `This page is for ${item.role}s only.`));
     return;
   }
-  runPage(item.page, main, url, generation);
+  runPage(item.page, main, url, generation, {match: found.match});
 }
 
-async function runPage(page, container, url, generation) {
+async function runPage(page, container, url, generation, extra) {
   try {
-    await page(container, context(url));
+    await page(container, context(url, extra));
   } catch (error) {
     if (generation === state.generation && error.status !== 401) {
       container.append(h("p", {class: "message message-error", role: "alert"}, error.message));
@@ -238,9 +270,10 @@ function showFatal(error) {
 
 function renderSidebar() {
   const {me, settings} = state;
-  const path = location.pathname.replace(/\/+$/, "") || "/";
+  const found = findPage(location.pathname.replace(/\/+$/, "") || "/");
+  const path = found?.navPath;
   const teamName = settings?.team_name || "Relay";
-  document.title = `${NAV.find((n) => n.path === path)?.label || "Not found"} · ${teamName}`;
+  document.title = `${found?.label || "Not found"} · ${teamName}`;
   const logo = settings?.logo_url
     ? h("img", {class: "brand-logo", src: settings.logo_url, alt: ""})
     : h("span", {class: "brand-mark", "aria-hidden": "true"}, teamName.trim()[0]?.toUpperCase() || "R");

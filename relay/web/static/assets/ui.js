@@ -80,14 +80,46 @@ export async function api(method, path, body) {
       data = null;
     }
   }
-  if (!response.ok) {
-    const message = data && typeof data.error === "string" && data.error
-      ? data.error : `Request failed (HTTP ${response.status})`;
-    const error = new ApiError(response.status, message);
-    if (response.status === 401 && unauthorizedHandler) unauthorizedHandler(error, path);
-    throw error;
-  }
+  if (!response.ok) throw failure(response.status, data, path);
   return data;
+}
+
+function failure(status, data, path) {
+  const message = data && typeof data.error === "string" && data.error
+    ? data.error : `Request failed (HTTP ${status})`;
+  const error = new ApiError(status, message);
+  if (status === 401 && unauthorizedHandler) unauthorizedHandler(error, path);
+  return error;
+}
+
+/**
+ * POST a FormData with upload progress (fetch has none): onProgress(fraction 0..1) while the
+ * body is sent. Resolves to the parsed JSON; rejects with an ApiError like api().
+ */
+export function apiUpload(path, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/" + path);
+    xhr.setRequestHeader("Accept", "application/json");
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && event.total) onProgress(event.loaded / event.total);
+      });
+    }
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(failure(xhr.status, data, path));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(
+      0, "The upload did not reach the relay (it may be too large, or the relay is down).")));
+    xhr.send(body);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,6 +130,19 @@ export function formatDate(iso, fallback = "—") {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return fallback;
   return date.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"});
+}
+
+/** 1536 → "1.5 KB"; null → "—". */
+export function formatBytes(bytes) {
+  if (bytes === null || bytes === undefined || Number.isNaN(Number(bytes))) return "—";
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = Number(bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} ${units[0]}` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 export function initials(name) {
@@ -281,6 +326,53 @@ export function confirmDialog({title, text, confirm = "OK", danger = false}) {
     document.body.append(dialog);
     dialog.showModal();
   });
+}
+
+/** A modal with one text field; resolves to the trimmed text, or null when cancelled. */
+export function promptDialog({title, label, value = "", confirm = "Save"}) {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", {class: "dialog", "aria-label": title});
+    const text = input("value", {value, required: true});
+    const finish = (answer) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    const el = h("form", {class: "form", method: "dialog", novalidate: true},
+      h("h2", null, title),
+      field(label, text),
+      h("div", {class: "actions"},
+        h("button", {type: "button", class: "button", onclick: () => finish(null)}, "Cancel"),
+        h("button", {type: "submit", class: "button primary"}, confirm)));
+    el.addEventListener("submit", (event) => {
+      event.preventDefault();
+      finish(text.value.trim());
+    });
+    dialog.addEventListener("cancel", (event) => {
+      event.preventDefault();
+      finish(null);
+    });
+    dialog.append(el);
+    document.body.append(dialog);
+    dialog.showModal();
+    text.select();
+  });
+}
+
+/** Calls fn once calls stop for `ms` milliseconds (typing in a search box). */
+export function debounce(fn, ms = 250) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+const ROLE_RANK = {Viewer: 1, QA: 2, Developer: 3, Admin: 4};
+
+/** hasRole(ctx.me, "QA") → true for QA, Developer and Admin. */
+export function hasRole(me, role) {
+  return Boolean(me && ROLE_RANK[me.role] >= ROLE_RANK[role]);
 }
 
 /** Wraps a table in a scroll container; `rows` are <tr>s, `empty` shows when there are none. */

@@ -1,0 +1,146 @@
+"""Issue 3 figures, in one run on one relay:
+- upload throughput of a 500 MB build beside `cp` of the same file on the same disk (target ≥ 40%),
+- the server's peak memory during that upload above idle (target < 100 MB),
+- req/s of GET /api/v1/builds?limit=20 with 100,000 builds beside GET /healthz (target ≥ 50%).
+
+Run: .venv/bin/python bench/builds_bench.py [--size-mb 500] [--builds 100000] [--seconds 5]
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import psutil
+
+from common import ROOT, RelayProcess, request, rps
+
+sys.path.insert(0, str(ROOT / "tests"))
+import buildfiles as bf  # noqa: E402
+
+PASSWORD = "bench-password-1"
+MB = 1024 * 1024
+
+
+def make_apk(path: Path, size_mb: int) -> Path:
+    """A real .apk (binary manifest) padded with a stored asset to the wanted size."""
+    bf.demo_apk(path)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_STORED) as zf, zf.open("assets/blob.bin", "w", force_zip64=True) as out:
+        block = os.urandom(MB)
+        for _ in range(size_mb - 1):  # the limit is size_mb: stay just under it
+            out.write(block)
+    return path
+
+
+def upload(port: int, token: str, path: Path) -> tuple[int, float]:
+    boundary = "benchboundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"app.apk\"\r\n"
+            "Content-Type: application/vnd.android.package-archive\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    start = time.perf_counter()
+    conn.putrequest("POST", "/api/v1/builds")
+    conn.putheader("Authorization", f"Bearer {token}")
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    conn.putheader("Content-Length", str(len(head) + path.stat().st_size + len(tail)))
+    conn.endheaders()
+    conn.send(head)
+    with open(path, "rb") as fh:
+        while block := fh.read(MB):
+            conn.send(block)
+    conn.send(tail)
+    resp = conn.getresponse()
+    body = resp.read()
+    elapsed = time.perf_counter() - start
+    if resp.status != 201:
+        raise RuntimeError(f"upload failed: {resp.status} {body[:200]!r}")
+    return resp.status, elapsed
+
+
+def peak_rss(pid: int, stop: threading.Event, out: list) -> None:
+    proc = psutil.Process(pid)
+    peak = 0
+    while not stop.is_set():
+        try:
+            peak = max(peak, proc.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.01)
+    out.append(peak)
+
+
+def seed_builds(db_path: Path, count: int) -> None:
+    db = sqlite3.connect(db_path, timeout=30)
+    app_id = db.execute("SELECT id FROM apps LIMIT 1").fetchone()[0]
+    rows = ((app_id, "android" if i % 2 else "ios", "com.example.relaydemo", f"{i // 1000}.{i % 1000}.0",
+             str(i), ["Backlog", "In Progress", "Done", "Rejected", None][i % 5],
+             "builds/" + "0" * 32 + ".apk", "app.apk", 1000, "0" * 64,
+             f"2026-01-01 00:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000000:06d}") for i in range(count))
+    db.executemany("INSERT INTO builds (app_id, platform, bundle_id, version_name, build_number,"
+                   " status_label, file_key, file_name, file_size, sha256, uploaded_at)"
+                   " VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    db.commit()
+    db.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mb", type=int, default=500)
+    parser.add_argument("--builds", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+
+    relay = RelayProcess()
+    work = relay.data_dir.parent / (relay.data_dir.name + "-files")
+    work.mkdir()
+    try:
+        request(relay.port, "POST", "/api/v1/auth/init", {"email": "b@example.com", "password": PASSWORD})
+        _, cookie, _ = request(relay.port, "POST", "/api/v1/auth/login",
+                               {"email": "b@example.com", "password": PASSWORD})
+        headers = {"Cookie": cookie.split(";", 1)[0]}
+        _, _, body = request(relay.port, "POST", "/api/v1/tokens", {"name": "bench"}, headers)
+        token = json.loads(body)["token"]
+
+        apk = make_apk(work / "big.apk", args.size_mb)
+        size = apk.stat().st_size
+        start = time.perf_counter()
+        subprocess.run(["cp", str(apk), str(relay.data_dir / "tmp" / "cp-copy.apk")], check=True)
+        cp_secs = time.perf_counter() - start
+        os.unlink(relay.data_dir / "tmp" / "cp-copy.apk")
+
+        idle = psutil.Process(relay.proc.pid).memory_info().rss
+        stop, peaks = threading.Event(), []
+        watcher = threading.Thread(target=peak_rss, args=(relay.proc.pid, stop, peaks))
+        watcher.start()
+        _, up_secs = upload(relay.port, token, apk)
+        stop.set()
+        watcher.join()
+        print(f"upload of {size / MB:.0f} MB: {size / MB / up_secs:7.0f} MB/s "
+              f"({up_secs:.2f} s); cp: {size / MB / cp_secs:7.0f} MB/s ({cp_secs:.2f} s) "
+              f"-> {cp_secs / up_secs:.0%} of cp (target >= 40%)")
+        print(f"server memory: idle {idle / MB:.0f} MB, peak during upload {peaks[0] / MB:.0f} MB "
+              f"-> +{(peaks[0] - idle) / MB:.0f} MB (target < 100 MB)")
+
+        seed_builds(relay.data_dir / "relay.db", args.builds)
+        rps(relay.port, "/healthz", seconds=1)
+        health = rps(relay.port, "/healthz", seconds=args.seconds)
+        listing = rps(relay.port, "/api/v1/builds?limit=20", headers=headers, seconds=args.seconds)
+        print(f"GET /healthz                {health:8.0f} req/s")
+        print(f"GET /api/v1/builds?limit=20 {listing:8.0f} req/s with {args.builds:,} builds "
+              f"-> {listing / health:.0%} of healthz (target >= 50%)")
+    finally:
+        relay.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(relay.data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
