@@ -23,7 +23,7 @@ class Config:
     public_url: str = ""
     secret_key: str = ""
     smtp_host: str = ""
-    smtp_port: int = 587
+    smtp_port: int = 0  # 0: the usual port of smtp_security (465 tls, 587 starttls, 25 none)
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_from: str = ""
@@ -49,6 +49,7 @@ class Config:
 
 
 SMTP_SECURITY = ("starttls", "tls", "none")
+SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
 
 def default_data_dir() -> Path:
@@ -105,6 +106,8 @@ def load_config(flags: dict | None = None, env: dict | None = None) -> Config:
             if value is not None:
                 values[f.name] = value
                 break
+    if not values.get("smtp_port"):
+        values["smtp_port"] = SMTP_PORTS.get(values.get("smtp_security", "starttls"), 587)
     config = Config(data_dir=data_dir.resolve(), **values)
     _validate(config)
     return config

@@ -20,7 +20,8 @@ def test_precedence_flag_env_toml_default(tmp_path):
     c = load_config({"data_dir": str(tmp_path), "port": 7000}, env={"RELAY_PORT": "6000"})
     assert c.port == 7000
     c = load_config({"data_dir": str(tmp_path / "empty")}, env={})
-    assert (c.port, c.host, c.smtp_security) == (4000, "0.0.0.0", "starttls")
+    assert (c.port, c.host, c.smtp_security, c.smtp_port) == (4000, "0.0.0.0", "starttls", 587)
+    assert load_config({"data_dir": str(tmp_path / "empty")}, env={"RELAY_SMTP_SECURITY": "tls"}).smtp_port == 465
 
 
 def test_data_dir_from_env(tmp_path):

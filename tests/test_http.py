@@ -49,6 +49,7 @@ def test_init_validation(relay, anon):
     for body, message in [
         ({"password": PASSWORD}, "email required"),
         ({"email": "not-an-email", "password": PASSWORD}, "email is not a valid address"),
+        ({"email": "first,last@example.com", "password": PASSWORD}, "email is not a valid address"),
         ({"email": "a@example.com"}, "password required"),
         ({"email": "a@example.com", "password": "short"}, "password must be at least 8 characters"),
         ({"email": "a@example.com", "password": "x" * 73}, "password must be at most 72 bytes"),

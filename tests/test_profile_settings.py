@@ -78,6 +78,7 @@ def test_settings_read_by_all_written_by_admin(relay, admin, member):
     assert logo.status_code == 200 and logo.headers["Content-Type"] == "image/png"
     assert qa.patch("/api/v1/settings", json={"team_name": "QA rules"}).status_code == 403
     assert admin.patch("/api/v1/settings", json={"team_name": "   "}).status_code == 400
+    assert admin.patch("/api/v1/settings", json={"team_name": "Two\nLines"}).status_code == 400
     r = admin.patch("/api/v1/settings", data={"team_name": "Half"},
                     files={"logo": ("x.png", b"garbage", "image/png")})
     assert r.status_code == 400

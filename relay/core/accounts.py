@@ -6,7 +6,11 @@ from relay.core.hashing import check_password, hash_password, validate_password
 from relay.db import database
 from relay.models import ROLES, User
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# What mail can actually be delivered to: an unquoted RFC 5322 dot-atom local part (non-ASCII
+# letters allowed for internationalised addresses). Characters such as "," or ";" are refused:
+# SMTP clients split or truncate on them ("a,b@x.y" would go to "a").
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+EMAIL_RE = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@[^@\s,;:<>()\[\]\\\"]+\.[^@\s,;:<>()\[\]\\\".]+$")
 MAX_NAME = 100
 
 
@@ -42,9 +46,11 @@ def is_initialized() -> bool:
     return User.select().exists()
 
 
-def create_user(email: str, password: str, role: str, rounds: int,
-                display_name: str = "", avatar: str | None = None) -> User:
-    return User.create(email=email, password_hash=hash_password(password, rounds), role=role,
+def create_user(email: str, password_hash: str, role: str, display_name: str = "",
+                avatar: str | None = None) -> User:
+    """Insert the account; the caller hashed the password beforehand, outside any transaction
+    (bcrypt takes ~250 ms and would hold the database's write lock all that time)."""
+    return User.create(email=email, password_hash=password_hash, role=role,
                        display_name=display_name or default_name(email), avatar=avatar)
 
 
@@ -53,10 +59,11 @@ def create_first_admin(email, password, display_name, rounds: int) -> User:
     email = validate_email(email)
     validate_password(password)
     name = validate_display_name(display_name or "")
+    hashed = hash_password(password, rounds)
     with database.atomic("IMMEDIATE"):
         if is_initialized():
             raise Forbidden("Already initialized")
-        return create_user(email, password, "Admin", rounds, display_name=name)
+        return create_user(email, hashed, "Admin", display_name=name)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -65,10 +72,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user if ok else None
 
 
-def set_password(user: User, password: str, rounds: int) -> None:
+def set_password_hash(user: User, password_hash: str) -> None:
     """New password, and every existing session of the user ends."""
-    validate_password(password)
-    User.update(password_hash=hash_password(password, rounds),
+    User.update(password_hash=password_hash,
                 session_gen=User.session_gen + 1).where(User.id == user.id).execute()
     user.session_gen += 1
 
@@ -79,7 +85,7 @@ def change_password(user: User, current, new, rounds: int) -> None:
     validate_password(new, "newPassword")
     if not check_password(current, user.password_hash):
         raise Invalid("Current password is incorrect")
-    set_password(user, new, rounds)
+    set_password_hash(user, hash_password(new, rounds))
 
 
 def end_sessions(user: User) -> None:

@@ -26,6 +26,8 @@ def logo_key() -> str | None:
 def validate_team_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise Invalid("team_name must not be empty")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise Invalid("team_name must be a single line of text")
     if len(name.strip()) > 100:
         raise Invalid("team_name must be at most 100 characters")
     return name.strip()
