@@ -1,6 +1,7 @@
 """Command line: `relay serve` (the default when started with no arguments)."""
 import argparse
 import logging
+import os
 import secrets
 import sys
 import threading
@@ -27,6 +28,38 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--token", required=True, help="a token with the agent scope")
     agent.add_argument("--name", help="the agent's name (default: this machine's host name)")
     agent.add_argument("--interval", type=float, default=5.0, help="seconds between reports (default 5)")
+    keys = commands.add_parser("ota-keys", help="print the manifestKeys entry for the Capacitor plugin")
+    keys.add_argument("--data-dir", help="the relay's data directory (default ./data)")
+
+    backup = commands.add_parser("backup", help="write one archive of the database and every file")
+    backup.add_argument("--out", help="the archive to write (default relay-backup-<time>.tar)")
+    backup.add_argument("--data-dir", help="the relay's data directory (default ./data)")
+    restore = commands.add_parser("restore", help="verify a backup and restore it into a data directory")
+    restore.add_argument("file", help="the backup archive")
+    restore.add_argument("--data-dir", help="where to restore (default ./data)")
+    restore.add_argument("--force", action="store_true",
+                         help="replace an existing relay there (the old one is kept beside it)")
+
+    admin = commands.add_parser("admin", help="account chores from the terminal")
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    init = admin_commands.add_parser("init", help="create the first admin (prompts for the password)")
+    init.add_argument("--email", help="the admin's email (prompted when omitted)")
+    init.add_argument("--data-dir", help="the relay's data directory (default ./data)")
+    reset = admin_commands.add_parser("reset-password",
+                                      help="print a reset link for EMAIL, or --set a new password")
+    reset.add_argument("email")
+    reset.add_argument("--set", action="store_true", help="set a new password now (prompted)")
+    reset.add_argument("--data-dir", help="the relay's data directory (default ./data)")
+
+    up = commands.add_parser("upload", help="upload a build from CI (.apk, .app.zip, .tar.gz)")
+    up.add_argument("file", help="the build file")
+    up.add_argument("--server", default=os.environ.get("RELAY_SERVER"),
+                    help="the relay's URL (or RELAY_SERVER)")
+    up.add_argument("--token", default=os.environ.get("RELAY_TOKEN"),
+                    help="a token with the builds:write scope (or RELAY_TOKEN)")
+    up.add_argument("--status", help="Backlog, In Progress, Done or Rejected")
+    up.add_argument("--label", help="a label such as rc-1")
+    up.add_argument("--app-id", help="attach to this app id instead of matching the bundle id")
     return parser
 
 
@@ -36,6 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv or ["serve"])
     if args.command == "serve":
         return serve(args, open_browser=double_click or args.open)
+    if args.command == "ota-keys":
+        return ota_keys(args)
+    if args.command in ("backup", "restore", "admin"):
+        from relay import cli_admin
+        return getattr(cli_admin, args.command)(args)
+    if args.command == "upload":
+        if not args.server or not args.token:
+            print("relay upload: --server and --token (or RELAY_SERVER and RELAY_TOKEN) are "
+                  "required", file=sys.stderr)
+            return 2
+        from relay.client import upload
+        return upload(args.file, args.server, args.token, args.status, args.label, args.app_id)
     if args.command == "agent":
         from relay import agent
         try:
@@ -44,6 +89,22 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     build_parser().print_help()
     return 2
+
+
+def ota_keys(args) -> int:
+    """The public half of the OTA signing key, as the plugin's `manifestKeys` wants it."""
+    import json
+    from relay import datadir
+    from relay.core.ota.signing import load_signer
+    try:
+        config = load_config({"data_dir": args.data_dir})
+        datadir.prepare(config.data_dir)
+        signer = load_signer(config.data_dir, config.ota_signing_key)
+    except ConfigError as exc:
+        print(f"relay: configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(signer.manifest_key()))
+    return 0
 
 
 def _setup_code(services) -> str | None:
@@ -60,6 +121,7 @@ def serve(args, open_browser: bool = False) -> int:
     from relay import datadir, jobs
     from relay.app import create_app
     from relay.core import cleanup
+    from relay.core.ota import releases
     from relay.netinfo import urls
     from relay.server import PortInUse, Server
     try:
@@ -84,6 +146,7 @@ def serve(args, open_browser: bool = False) -> int:
     swept = cleanup.sweep_orphans([services.store, services.recordings], age=0)
     if swept:
         log.info("removed %d file(s) left over from an interrupted run", swept)
+    releases.refresh_manifests(services.signer, services.base_url)  # key or public URL may differ
     local, lan = urls(config.host, server.port)
     print(f"Relay {__version__} is running.", flush=True)
     print(f"  Local:   {local}", flush=True)

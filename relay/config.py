@@ -34,6 +34,8 @@ class Config:
     max_build_bytes: int = 500 * MB
     max_attachment_bytes: int = 5 * MB
     max_recording_bytes: int = 200 * MB
+    max_bundle_bytes: int = 100 * MB
+    ota_signing_key: str = ""  # PEM of an EC P-256 private key; generated into DATA_DIR when empty
     max_json_bytes: int = 1 * MB
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict, compare=False)
@@ -41,7 +43,8 @@ class Config:
     @property
     def max_body_bytes(self) -> int:
         """What the HTTP server may buffer for one request: the largest upload plus slack."""
-        return max(self.max_build_bytes, self.max_recording_bytes, self.max_attachment_bytes) + MB
+        return max(self.max_build_bytes, self.max_recording_bytes, self.max_attachment_bytes,
+                   self.max_bundle_bytes) + MB
 
     @property
     def smtp_configured(self) -> bool:

@@ -14,8 +14,9 @@ PRAGMAS = {
 }
 
 
-# Raw SQL that hands a stored datetime back as the API's ISO text (`2025-05-15T12:00:00.000Z`).
-ISO_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', {})"
+# Raw SQL that hands a stored datetime (`YYYY-MM-DD HH:MM:SS[.ffffff]`) back as the API's ISO text
+# (`2025-05-15T12:00:00.000Z`), milliseconds truncated as timeutil.iso does.
+ISO_SQL = "substr({0},1,10)||'T'||substr({0},12,8)||'.'||substr({0}||'.000000',21,3)||'Z'"
 
 
 def open_database(path: Path) -> SqliteDatabase:

@@ -4,6 +4,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from relay.core import agents, cleanup, recordings
+from relay.core.ota import bundles, releases
 from relay.db import database
 
 log = logging.getLogger("relay.jobs")
@@ -15,6 +16,8 @@ JOBS = {
     "fold_agent_samples": (lambda svc: agents.fold_samples(), 1),
     "drop_old_agent_samples": (lambda svc: agents.drop_old_samples(), 60),
     "sweep_orphans": (lambda svc: cleanup.sweep_orphans([svc.store, svc.recordings]), 60),
+    "expire_ota_uploads": (lambda svc: bundles.expire_sessions(svc.store), 10),
+    "refresh_ota_manifests": (lambda svc: releases.refresh_manifests(svc.signer, svc.base_url), 24 * 60),
 }
 
 

@@ -126,6 +126,76 @@ MIGRATIONS = [
         )""",
         "CREATE INDEX agent_samples_agent_time ON agent_samples(agent_id, recorded_at)",
     ]),
+    (3, "over-the-air bundles, upload sessions, releases, lanes, device events", [
+        """CREATE TABLE ota_bundles (
+            id TEXT PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            min_native_build INTEGER,
+            runtime_version TEXT,
+            file_key TEXT NOT NULL,
+            created_at DATETIME NOT NULL,
+            UNIQUE (app_id, version)
+        )""",
+        "CREATE INDEX ota_bundles_app_created ON ota_bundles(app_id, created_at DESC)",
+        """CREATE TABLE ota_uploads (
+            id TEXT PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            version TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            min_native_build INTEGER,
+            runtime_version TEXT,
+            storage_key TEXT NOT NULL,
+            received_size INTEGER,
+            received_sha256 TEXT,
+            bundle_id TEXT REFERENCES ota_bundles(id) ON DELETE SET NULL,
+            expires_at DATETIME NOT NULL,
+            created_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX ota_uploads_expiry ON ota_uploads(expires_at)",
+        """CREATE TABLE ota_releases (
+            id TEXT PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            channel TEXT,
+            runtime_version TEXT,
+            bundle_id TEXT NOT NULL REFERENCES ota_bundles(id),
+            force_immediate INTEGER NOT NULL DEFAULT 0,
+            promoted_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            promoted_at DATETIME NOT NULL,
+            reverted_at DATETIME
+        )""",
+        "CREATE INDEX ota_releases_app_time ON ota_releases(app_id, promoted_at DESC)",
+        """CREATE TABLE ota_lanes (
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            channel_key TEXT NOT NULL,
+            runtime_key TEXT NOT NULL,
+            release_id TEXT REFERENCES ota_releases(id),
+            manifest TEXT,
+            etag TEXT,
+            updated_at DATETIME NOT NULL,
+            PRIMARY KEY (app_id, channel_key, runtime_key)
+        )""",
+        """CREATE TABLE ota_events (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            release_id TEXT,
+            action TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            bundle_version TEXT NOT NULL,
+            channel TEXT,
+            runtime_version TEXT,
+            native_build TEXT,
+            detail TEXT,
+            sent_at TEXT,
+            received_at DATETIME NOT NULL,
+            UNIQUE (app_id, event_id)
+        )""",
+        "CREATE INDEX ota_events_release ON ota_events(release_id, action)",
+    ]),
 ]
 
 

@@ -1,6 +1,6 @@
 """Peewee models; their tables are created by relay.migrations, not by create_tables."""
-from peewee import (CharField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model,
-                    TextField)
+from peewee import (CharField, CompositeKey, DateTimeField, FloatField, ForeignKeyField,
+                    IntegerField, Model, TextField)
 
 from relay.db import database
 from relay.timeutil import utcnow
@@ -185,3 +185,84 @@ class AgentSample(BaseModel):
 
     class Meta:
         table_name = "agent_samples"
+
+
+class OtaBundle(BaseModel):
+    id = CharField(primary_key=True)  # UUID
+    app = ForeignKeyField(App, on_delete="CASCADE")
+    version = CharField()
+    sha256 = CharField()
+    size = IntegerField()
+    min_native_build = IntegerField(null=True)
+    runtime_version = CharField(null=True)
+    file_key = CharField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ota_bundles"
+
+
+class OtaUpload(BaseModel):
+    id = CharField(primary_key=True)  # UUID, the uploadId
+    app = ForeignKeyField(App, on_delete="CASCADE")
+    version = CharField()
+    size = IntegerField()
+    sha256 = CharField()
+    min_native_build = IntegerField(null=True)
+    runtime_version = CharField(null=True)
+    storage_key = CharField()
+    received_size = IntegerField(null=True)
+    received_sha256 = CharField(null=True)
+    bundle = ForeignKeyField(OtaBundle, null=True, on_delete="SET NULL")
+    expires_at = DateTimeField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ota_uploads"
+
+
+class OtaRelease(BaseModel):
+    id = CharField(primary_key=True)  # UUID
+    app = ForeignKeyField(App, on_delete="CASCADE")
+    channel = CharField(null=True)  # None: the base channel
+    runtime_version = CharField(null=True)
+    bundle = ForeignKeyField(OtaBundle)
+    force_immediate = IntegerField(default=0)
+    promoted_by = ForeignKeyField(User, null=True, on_delete="SET NULL", column_name="promoted_by")
+    promoted_at = DateTimeField(default=utcnow)
+    reverted_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "ota_releases"
+
+
+class OtaLane(BaseModel):
+    app = ForeignKeyField(App, on_delete="CASCADE")
+    channel_key = CharField()   # "__base__" or the channel
+    runtime_key = CharField()   # "__default__" or the runtime version
+    release = ForeignKeyField(OtaRelease, null=True)
+    manifest = TextField(null=True)  # the signed JSON devices get, built at release time
+    etag = CharField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ota_lanes"
+        primary_key = CompositeKey("app", "channel_key", "runtime_key")
+
+
+class OtaEvent(BaseModel):
+    event_id = CharField()
+    app = ForeignKeyField(App, on_delete="CASCADE")
+    release_id = CharField(null=True)
+    action = CharField()
+    platform = CharField()
+    bundle_version = CharField()
+    channel = CharField(null=True)
+    runtime_version = CharField(null=True)
+    native_build = CharField(null=True)
+    detail = TextField(null=True)
+    sent_at = CharField(null=True)
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ota_events"

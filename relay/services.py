@@ -7,7 +7,7 @@ from peewee import SqliteDatabase
 from relay import datadir, migrations
 from relay.config import Config
 from relay.core.mail import Mailer
-from relay.core.ratelimit import FailureLimiter
+from relay.core.ratelimit import FailureLimiter, WindowLimiter
 from relay.core.sessions import SessionCodec
 from relay.db import open_database
 from relay.logbuffer import RingBuffer
@@ -24,7 +24,18 @@ class Services:
     mailer: Mailer
     logs: RingBuffer
     base_url: str
+    secret: str = ""
     login_failures: FailureLimiter = field(default_factory=FailureLimiter)
+    ota_events: WindowLimiter = field(default_factory=lambda: WindowLimiter(6000, 60.0))
+    _signer: object = None
+
+    @property
+    def signer(self):
+        """The OTA manifest signing key, generated into the data directory on first use."""
+        if self._signer is None:
+            from relay.core.ota.signing import load_signer
+            self._signer = load_signer(self.config.data_dir, self.config.ota_signing_key)
+        return self._signer
 
     @property
     def data_dir(self) -> Path:
@@ -52,7 +63,8 @@ def open_services(config: Config, logs: RingBuffer) -> Services:
     datadir.prepare(config.data_dir)
     db = open_database(config.data_dir / "relay.db")
     migrations.migrate(db)
+    secret = secret_key(config)
     return Services(config=config, db=db, store=BlobStore(config.data_dir),
-                    recordings=BlobStore(config.data_dir, "recordings"),
-                    sessions=SessionCodec(secret_key(config)), mailer=Mailer(config),
+                    recordings=BlobStore(config.data_dir, "recordings"), secret=secret,
+                    sessions=SessionCodec(secret), mailer=Mailer(config),
                     logs=logs, base_url=base_url(config))

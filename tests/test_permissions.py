@@ -27,13 +27,13 @@ ROUTES = [
     ("GET", "/api/v1/settings", None, "Viewer", "view"),
     ("PATCH", "/api/v1/settings", lambda: {"team_name": "Team"}, "Admin", None),
     ("GET", "/api/v1/logs", None, "Admin", "view"),
-    ("GET", "/api/v1/uploads/avatars/" + "0" * 32 + ".png", None, "Viewer", "view"),
-    ("GET", "/uploads/comments/" + "0" * 32 + ".png", None, "Viewer", "view"),
+    ("GET", "/api/v1/uploads/999999/999999", None, "Viewer", "view"),
+    ("GET", "/uploads/999999/999999", None, "Viewer", "view"),
     ("GET", "/api/v1/apps", None, "Viewer", "view"),
     ("POST", "/api/v1/apps", lambda: {"name": "A", "bundle_id_key": f"com.example.a{next(_seq)}",
-                                      "platform": "ios"}, "Developer", "builds:write"),
-    ("PATCH", "/api/v1/apps/999999", lambda: {"name": "B"}, "Developer", "builds:write"),
-    ("DELETE", "/api/v1/apps/999999", None, "Developer", "builds:write"),
+                                      "platform": "ios"}, "Developer", ("builds:write", "ota:write")),
+    ("PATCH", "/api/v1/apps/999999", lambda: {"name": "B"}, "Developer", ("builds:write", "ota:write")),
+    ("DELETE", "/api/v1/apps/999999", None, "Developer", ("builds:write", "ota:write")),
     ("POST", "/api/v1/builds", None, "Developer", "builds:write"),
     ("GET", "/api/v1/builds", None, "Viewer", "view"),
     ("GET", "/api/v1/builds/999999", None, "Viewer", "view"),
@@ -45,11 +45,18 @@ ROUTES = [
     ("DELETE", "/api/v1/comments/999999", None, "QA", None),
     ("POST", "/api/v1/recordings/upload", None, "QA", "builds:write"),
     ("GET", "/api/v1/recordings", None, "Viewer", "view"),
-    ("GET", "/api/v1/recordings/" + "0" * 32 + ".webm", None, "Viewer", "view"),
+    ("GET", "/api/v1/recordings/999999", None, "Viewer", "view"),
     ("GET", "/api/v1/agents", None, "Viewer", "view"),
-    ("POST", "/api/v1/agents/mac-1/heartbeat", lambda: {"cpu_percent": 1, "mem_percent": 2},
+    ("POST", "/api/v1/agents/999999/heartbeat", lambda: {"cpu_percent": 1, "mem_percent": 2},
      "Admin", "agent"),
-    ("GET", "/api/v1/agents/mac-1/resources", None, "Viewer", "view"),
+    ("GET", "/api/v1/agents/999999/resources", None, "Viewer", "view"),
+    ("POST", "/api/v1/apps/999999/bundles/initiate", lambda: {}, "Developer", "ota:write"),
+    ("POST", "/api/v1/apps/999999/bundles/finalize", lambda: {"uploadId": "x"}, "Developer", "ota:write"),
+    ("GET", "/api/v1/apps/999999/bundles", None, "Viewer", "view"),
+    ("DELETE", "/api/v1/apps/999999/bundles/999999", None, "Developer", "ota:write"),
+    ("POST", "/api/v1/apps/999999/releases", lambda: {"bundleId": "x"}, "Developer", "ota:write"),
+    ("GET", "/api/v1/apps/999999/releases", None, "Viewer", "view"),
+    ("POST", "/api/v1/apps/999999/releases/999999/revert", None, "Developer", "ota:write"),
 ]
 
 # Public routes answer without credentials: (method, path, body, status for an anonymous caller
@@ -64,6 +71,11 @@ PUBLIC = [
     ("POST", "/api/v1/invitations/accept", {"token": "0" * 32, "password": "whatever-123"}, 410),
     ("GET", "/api/v1/auth/reset-password/verify?token=" + "0" * 32, None, 410),
     ("POST", "/api/v1/auth/reset-password", {"token": "0" * 32, "password": "whatever-123"}, 410),
+    ("GET", "/ota/manifests/999999/999999/999999/manifest.json", None, 404),
+    ("GET", "/ota/bundles/999999", None, 404),
+    ("PUT", "/ota/uploads/999999", None, 403),
+    ("GET", "/api/v1/manifest", None, 400),
+    ("POST", "/api/v1/ota/events", None, 400),
 ]
 
 
@@ -105,8 +117,9 @@ def test_tokens_do_what_their_scope_and_role_allow(relay, team):
         everything = bearer(relay, make_token(team[role], ",".join(sorted(all_scopes))))
         no_view = bearer(relay, make_token(team[role], "ota:write"))
         for method, path, body, lowest, scope in ROUTES:
-            for client, has_scope in ((view, scope == "view"), (everything, scope in all_scopes),
-                                      (no_view, False)):
+            needed = {scope} if isinstance(scope, str) else set(scope or ())
+            for client, has_scope in ((view, "view" in needed), (everything, bool(needed & all_scopes)),
+                                      (no_view, "ota:write" in needed)):
                 r = call(client, method, path, body)
                 if not has_scope:
                     assert r.status_code == 403, (role, method, path, r.text)
@@ -124,8 +137,5 @@ def test_every_api_route_is_in_the_matrix(relay):
         if not (rule.rule.startswith("/api/") or rule.rule == "/healthz"):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            path = re.sub(r"<\w+_id>", "999999", rule.rule)
-            path = path.replace("/api/v1/uploads/<folder>/<name>", "/api/v1/uploads/avatars/" + "0" * 32 + ".png")
-            path = path.replace("/uploads/<folder>/<name>", "/uploads/comments/" + "0" * 32 + ".png")
-            path = path.replace("<path:filename>", "0" * 32 + ".webm").replace("<name>", "mac-1")
+            path = re.sub(r"<[^>]+>", "999999", rule.rule)
             assert (method, path) in listed, f"{method} {rule.rule} is missing from the role matrix"

@@ -5,6 +5,7 @@ from relay.api import shapes
 from relay.api.common import id_or_404, json_body, ok
 from relay.api.guard import action, services
 from relay.core import apps
+from relay.timeutil import iso
 
 bp = Blueprint("apps", __name__, url_prefix="/api/v1/apps")
 
@@ -19,6 +20,10 @@ def list_apps():
 @action("apps:write")
 def create_app():
     body = json_body()
+    if "slug" in body and "bundle_id_key" not in body:  # the OtaKit CLI's shape
+        app = apps.create_from_slug(body["slug"])
+        return jsonify({"id": app.uuid, "slug": app.bundle_id_key,
+                        "createdAt": iso(app.created_at)}), 201
     app = apps.create(body.get("name"), body.get("bundle_id_key"), body.get("platform"))
     return jsonify({"id": app.id, "ok": True, "uuid": app.uuid}), 201
 

@@ -5,6 +5,7 @@ from relay.api import shapes
 from relay.api.common import current_user, id_or_404, int_arg, json_body, ok
 from relay.api.guard import action, body_limit, services
 from relay.core import apps, builds
+from relay.core.numbers import parse_whole
 from relay.core.errors import Invalid, NotFound, TooLarge
 from relay.models import PLATFORMS
 
@@ -14,9 +15,10 @@ bp = Blueprint("builds", __name__, url_prefix="/api/v1/builds")
 def _optional_app_id(raw):
     if raw in (None, ""):
         return None
-    if not str(raw).isdigit():
+    app_id = parse_whole(raw)
+    if app_id is None:
         raise Invalid("app_id must be a number")
-    return apps.get(int(raw)).id
+    return apps.get(app_id).id
 
 
 @bp.post("")
@@ -51,7 +53,7 @@ def list_builds():
     if direction not in ("asc", "desc"):
         raise Invalid("dir must be asc or desc")
     app_id = args.get("app_id") or None
-    if app_id is not None and not app_id.isdigit():
+    if app_id is not None and parse_whole(app_id) is None:
         raise Invalid("app_id must be a number")
     items, total = builds.search(
         page=int_arg("page", 0, 0), limit=int_arg("limit", 20, 1, 100), q=args.get("q") or None,
@@ -76,9 +78,12 @@ def update_build(build_id):
 @bp.delete("/<build_id>")
 @action("builds:write")
 def delete_build(build_id):
-    store = services().store
-    for key in builds.delete(id_or_404(build_id, "Build")):
-        store.delete(key)
+    svc = services()
+    upload_keys, recording_keys = builds.delete(id_or_404(build_id, "Build"))
+    for key in upload_keys:
+        svc.store.delete(key)
+    for key in recording_keys:
+        svc.recordings.delete(key)
     return "", 204
 
 

@@ -2,6 +2,7 @@
 from flask import g, jsonify, request
 
 from relay.core.errors import Invalid, NotFound
+from relay.core.numbers import parse_whole
 from relay.core.sessions import COOKIE_NAME, MAX_AGE
 
 MISSING = object()
@@ -59,9 +60,10 @@ def token_arg() -> str:
 
 def id_or_404(raw: str, what: str) -> int:
     """Route ids are declared as strings so that a malformed id reads as unknown, not 405."""
-    if not raw.isdigit() or len(raw) > 18:
+    value = parse_whole(raw)
+    if value is None:
         raise NotFound(f"{what} not found")
-    return int(raw)
+    return value
 
 
 def ok(status: int = 200, **extra):

@@ -1,11 +1,11 @@
 """Screen recordings: upload, list the unexpired ones, download with Range support."""
-import re
 
 from flask import Blueprint, jsonify, request, send_file
 
 from relay.api.common import current_user
 from relay.api.guard import action, body_limit, services
 from relay.core import recordings
+from relay.core.numbers import parse_whole
 from relay.core.errors import Invalid, NotFound
 from relay.timeutil import iso
 
@@ -19,9 +19,10 @@ def _url(rec) -> str:
 def _build_id(raw):
     if raw is None or raw == "":
         return None
-    if not re.fullmatch(r"[0-9]+", raw):  # not str.isdigit(): it accepts "²"
+    value = parse_whole(raw)
+    if value is None:
         raise Invalid("buildId must be a number")
-    return int(raw)
+    return value
 
 
 @bp.post("/upload")

@@ -66,6 +66,14 @@ def create_first_admin(email, password, display_name, rounds: int) -> User:
         return create_user(email, hashed, "Admin", display_name=name)
 
 
+def find_by_email(email) -> User:
+    from relay.core.errors import NotFound
+    user = User.get_or_none(User.email == str(email).strip().lower())
+    if user is None:
+        raise NotFound(f"no account with the email {email}")
+    return user
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = User.get_or_none(User.email == email.strip().lower())
     ok = check_password(password, user.password_hash if user else None)

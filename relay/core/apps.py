@@ -3,12 +3,13 @@ import re
 import uuid
 
 from relay.core.errors import Conflict, Invalid, NotFound
+from relay.core.numbers import parse_whole
 from relay.db import ISO_SQL, database
-from relay.models import App, Build, CommentAttachment, Comment, Recording
+from relay.models import App, Build, Comment, CommentAttachment, OtaBundle, OtaUpload, Recording
 
 APP_PLATFORMS = ("ios", "android", "both")
-BUNDLE_RE = re.compile(r"[A-Za-z0-9._-]{3,120}")
-ID_RE = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts "²"
+# Anchored with \A…\Z ("$" would also accept a trailing newline): right with match or fullmatch.
+BUNDLE_RE = re.compile(r"\A[A-Za-z0-9._-]{3,120}\Z")
 
 # The latest build of each app joined in the same query: no query per app.
 _LIST_SQL = f"""
@@ -54,7 +55,7 @@ def get(app_id) -> App:
 def find(ref: str) -> App:
     """An app by its integer id or its UUID."""
     ref = str(ref)
-    app = App.get_or_none(App.id == int(ref)) if ID_RE.fullmatch(ref) else \
+    app = App.get_or_none(App.id == parse_whole(ref)) if parse_whole(ref) is not None else \
         App.get_or_none(App.uuid == ref.lower())
     if app is None:
         raise NotFound("App not found")
@@ -71,6 +72,18 @@ def create(name, bundle_id_key, platform) -> App:
             raise Conflict("An app with this bundle id already exists")
         return App.create(uuid=str(uuid.uuid4()), name=name, bundle_id_key=bundle_id_key,
                           platform=platform)
+
+
+def create_from_slug(slug) -> App:
+    """OtaKit's create: the slug is the Capacitor app id, i.e. the native builds' bundle id."""
+    if not isinstance(slug, str) or not BUNDLE_RE.match(slug.strip()):
+        raise Invalid("slug must be 3-120 letters, digits, '.', '_' or '-'")
+    slug = slug.strip()
+    with database.atomic("IMMEDIATE"):
+        existing = App.get_or_none(App.bundle_id_key == slug)
+        if existing is not None:
+            raise Conflict("An app with this slug already exists", id=existing.uuid)
+        return App.create(uuid=str(uuid.uuid4()), name=slug, bundle_id_key=slug, platform="both")
 
 
 def rename(app_id: int, name) -> None:
@@ -93,6 +106,9 @@ def delete(app_id: int) -> tuple[list[str], list[str]]:
                  .join(Comment).join(Build).where(Build.app == app)]
         if app.icon:
             keys.append(app.icon)
+        keys += [b.file_key for b in OtaBundle.select(OtaBundle.file_key).where(OtaBundle.app == app)]
+        keys += [u.storage_key for u in OtaUpload.select(OtaUpload.storage_key)
+                 .where(OtaUpload.app == app, OtaUpload.bundle.is_null())]
         recording_keys = [r.file_key for r in Recording.select(Recording.file_key)
                           .join(Build).where(Build.app == app)]
         app.delete_instance()  # builds, comments, attachments and recordings cascade

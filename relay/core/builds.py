@@ -105,17 +105,18 @@ def update(build_id: int, changes: dict) -> None:
         Build.update(**values).where(Build.id == build.id).execute()
 
 
-def delete(build_id: int) -> list[str]:
-    """Delete a build with its comments and recordings; returns the file keys to remove."""
+def delete(build_id: int) -> tuple[list[str], list[str]]:
+    """Delete a build with its comments and recordings. Returns the file keys to remove once
+    committed: (keys in the uploads store, keys in the recordings store)."""
     with database.atomic("IMMEDIATE"):
         build = get(build_id)
         keys = [build.file_key]
         keys += [a.file_key for a in CommentAttachment.select(CommentAttachment.file_key)
                  .join(Comment).where(Comment.build == build)]
-        keys += [r.file_key for r in Recording.select(Recording.file_key)
-                 .where(Recording.build == build)]
+        recording_keys = [r.file_key for r in Recording.select(Recording.file_key)
+                          .where(Recording.build == build)]
         build.delete_instance()
-    return keys
+    return keys, recording_keys
 
 
 _COLUMNS = ("id", "app_id", "name", "version_name", "build_number", "version_label",

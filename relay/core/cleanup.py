@@ -3,8 +3,8 @@ import time
 from datetime import timedelta
 
 from relay.core import team_settings
-from relay.models import (App, Build, CommentAttachment, Invitation, PasswordReset, Recording,
-                          User)
+from relay.models import (App, Build, CommentAttachment, Invitation, OtaBundle, OtaUpload,
+                          PasswordReset, Recording, User)
 from relay.storage import BlobStore
 from relay.timeutil import utcnow
 
@@ -13,7 +13,7 @@ ORPHAN_AGE = 3600  # seconds; younger files may belong to a request still in fli
 
 # Every column that holds a storage key: a stored file no row names is an orphan.
 FILE_COLUMNS = [User.avatar, App.icon, Build.file_key, CommentAttachment.file_key,
-                Recording.file_key]
+                Recording.file_key, OtaBundle.file_key, OtaUpload.storage_key]
 
 
 def purge_dead_links(now=None) -> int:

@@ -12,7 +12,7 @@ SCOPES = ("view", "builds:write", "ota:write", "agent")
 
 RANK = {role: len(ROLES) - i for i, role in enumerate(ROLES)}  # Admin 4 … Viewer 1
 
-# action: (minimum role, token scope or None for cookie only)
+# action: (minimum role, token scope(s) that allow it, or None for cookie only)
 POLICY = {
     "read": ("Viewer", "view"),
     "account": ("Viewer", None),          # own tokens, profile, password
@@ -20,12 +20,13 @@ POLICY = {
     "team:write": ("Admin", None),
     "settings:write": ("Admin", None),
     "logs:read": ("Admin", "view"),
-    "apps:write": ("Developer", "builds:write"),
+    "apps:write": ("Developer", ("builds:write", "ota:write")),
     "builds:write": ("Developer", "builds:write"),
     "builds:review": ("QA", "builds:write"),   # status and label
     "comment": ("QA", None),
     "recordings:write": ("QA", "builds:write"),
     "agent:report": ("Admin", "agent"),
+    "ota:write": ("Developer", "ota:write"),
 }
 
 
@@ -44,7 +45,13 @@ def authorize(identity: Identity | None, action: str) -> None:
     min_role, scope = POLICY[action]
     if identity is None:
         raise Unauthorized("Unauthorized")
-    if identity.via == "token" and (scope is None or scope not in identity.scopes):
+    if identity.via == "token" and not _scoped(identity.scopes, scope):
         raise Forbidden("Insufficient scope")
     if not identity.has_role(min_role):
         raise Forbidden("Forbidden")
+
+
+def _scoped(granted: frozenset, needed) -> bool:
+    if needed is None:
+        return False
+    return bool(granted & ({needed} if isinstance(needed, str) else set(needed)))

@@ -41,3 +41,25 @@ class FailureLimiter:
     def reset(self, key) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+
+class WindowLimiter:
+    """At most `limit` hits per key in each `window` seconds (fixed windows)."""
+
+    def __init__(self, limit: int, window: float = 60.0, clock=time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
+        self._counts: dict = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key, message: str = "Too many requests") -> None:
+        with self._lock:
+            now = self.clock()
+            slot = int(now // self.window)
+            start, count = self._counts.get(key, (slot, 0))
+            if start != slot:
+                if len(self._counts) > 10_000:
+                    self._counts = {k: v for k, v in self._counts.items() if v[0] == slot}
+                count = 0
+            if count >= self.limit:
+                raise TooManyRequests(message, int((slot + 1) * self.window - now) + 1)
+            self._counts[key] = (slot, count + 1)

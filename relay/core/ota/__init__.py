@@ -1,0 +1,1 @@
+"""Over-the-air updates, OtaKit-compatible: bundles, releases on lanes, signed manifests, events."""
