@@ -53,6 +53,7 @@ def create_app(config: Config) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=config.max_json_bytes,
                       MAX_FORM_MEMORY_SIZE=1024 * 1024, MAX_FORM_PARTS=50)  # > the parser's 64 KB reads
     app.json.sort_keys = False
+    app.url_map.merge_slashes = False  # its 308 redirect would be an HTML page under /api/
     app.extensions["relay"] = services
     app.before_request(ensure_connected)
     guard.install(app)

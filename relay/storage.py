@@ -6,7 +6,7 @@ import re
 import secrets
 from pathlib import Path
 
-KEY_RE = re.compile(r"^[a-z]+/[0-9a-f]{32}\.[a-z0-9]{1,8}$")
+KEY_RE = re.compile(r"\A[a-z]+/[0-9a-f]{32}\.[a-z0-9]{1,8}\Z")
 
 
 class BlobStore:

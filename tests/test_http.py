@@ -85,3 +85,8 @@ def test_unexpected_error_is_json_500_and_logged(relay, admin):
     assert r.status_code == 500 and r.json() == {"error": "Internal server error"}
     logs = admin.get("/api/v1/logs").json()
     assert any("unhandled error on GET /api/v1/settings" in line for line in logs)
+
+
+def test_double_slashes_get_json_not_an_html_redirect(relay, admin):
+    r = admin.get("/api/v1/recordings//x", allow_redirects=False)
+    assert r.status_code == 404 and r.json()["error"]

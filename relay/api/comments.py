@@ -1,13 +1,12 @@
 """Comments on builds, with optional screenshot attachments (PNG/JPEG/WebP, 5 MB)."""
-import re
-
 from flask import Blueprint, jsonify, request
 
 from relay.api import shapes
 from relay.api.common import current_user, form_or_json, id_or_404
 from relay.api.guard import action, body_limit, services
 from relay.core import comments, images
-from relay.core.errors import Invalid, NotFound
+from relay.core.errors import Invalid
+from relay.core.numbers import parse_whole
 
 bp = Blueprint("comments", __name__, url_prefix="/api/v1/comments")
 
@@ -15,11 +14,10 @@ bp = Blueprint("comments", __name__, url_prefix="/api/v1/comments")
 def _build_id(raw) -> int:
     if raw is None or raw == "":
         raise Invalid("build_id required")
-    if isinstance(raw, bool) or not re.fullmatch(r"[0-9]+", str(raw)):  # not str.isdigit: "²"
+    value = parse_whole(raw)  # ASCII digits only (str.isdigit() accepts "²"), at most 18
+    if value is None:
         raise Invalid("build_id must be a number")
-    if len(str(raw)) > 18:
-        raise NotFound("Build not found")  # beyond SQLite's integers: no such build
-    return int(raw)
+    return value
 
 
 @bp.get("")

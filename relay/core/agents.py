@@ -8,7 +8,7 @@ from relay.db import database
 from relay.models import Agent, AgentSample
 from relay.timeutil import utcnow
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+NAME_RE = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")  # not "$": it lets a trailing "\n" in
 ONLINE_WITHIN = timedelta(seconds=30)
 RETENTION = timedelta(days=30)
 RANGES = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(hours=24),
@@ -17,7 +17,7 @@ MAX_DEVICES_JSON = 16 * 1024
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name or ""):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise Invalid("agent name must be 1-64 letters, digits, '.', '_' or '-'")
     return name
 

@@ -11,9 +11,9 @@ from relay.storage import BlobStore
 from relay.timeutil import utcnow
 
 TTL = timedelta(hours=72)
-# Matched with fullmatch: "$" would also accept a trailing newline.
-NAME_RE = re.compile(r"[0-9a-f]{32}\.(webm|mp4)")
-SESSION_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Anchored with \A…\Z: "$" would also accept a trailing newline.
+NAME_RE = re.compile(r"\A[0-9a-f]{32}\.(webm|mp4)\Z")
+SESSION_RE = re.compile(r"\A[A-Za-z0-9._:-]{1,128}\Z")
 MAX_ID = 2**63 - 1  # SQLite's largest integer; a larger id names no row
 FOLDER = "videos"
 

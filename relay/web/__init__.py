@@ -7,7 +7,8 @@ from relay.api.guard import public
 
 STATIC = Path(__file__).resolve().parent / "static"
 
-# Paths the dashboard's router handles; each serves the same page.
+# Paths the dashboard's router handles; each serves the same page. Path patterns (ROUTES in
+# assets/app.js, e.g. /builds/<id>) get their own route below.
 PAGES = ("/", "/setup", "/login", "/invite", "/reset-password", "/team", "/tokens",
          "/profile", "/settings", "/logs", "/apps", "/builds", "/agents")
 

@@ -96,11 +96,11 @@ export async function agentsPage(main, ctx) {
       : h("p", {class: "empty muted"}, "No samples in this time range yet."));
   }
 
-  main.append(
+  append(main, [
     pageHeader("Agents", "Mac agents that reported in the last 30 seconds, and their CPU and RAM."),
     error,
     panel("Connected agents", agentList, h("div", {class: "toolbar-note"}, updated)),
-    chartPanel);
+    chartPanel]);
   await refresh();
   const timer = setInterval(() => {
     if (!chartBox.isConnected) clearInterval(timer);  // the page was left
@@ -160,7 +160,7 @@ function lineChart(rows, range, label) {
       d += `${command}${x(p.t).toFixed(1)},${y(p.r[s.key]).toFixed(1)} `;
       previous = p.t;
     }
-    const dots = points.length <= 90 ? points.map((p) => svg("circle", {
+    const dots = points.length <= 20 ? points.map((p) => svg("circle", {
       class: s.className, cx: x(p.t).toFixed(1), cy: y(p.r[s.key]).toFixed(1), r: 2.5,
     }, svg("title", {}, `${s.label} ${p.r[s.key]}% at ${new Date(p.t).toLocaleString()}`))) : [];
     return svg("g", {class: "chart-series"},

@@ -155,11 +155,11 @@ export async function appsPage(main, ctx) {
                                         {value: "android", label: "Android"},
                                         {value: "both", label: "iOS + Android"}], "ios"))) : null;
 
-  main.append(
+  append(main, [
     pageHeader("Apps", "Every app the relay knows, with its latest build. Apps are created " +
                        "automatically from the bundle id of uploaded builds."),
     createForm ? panel("Add an app", createForm) : null,
-    panel("Apps", listError, listResult, list));
+    panel("Apps", listError, listResult, list)]);
   await refresh();
 }
 
@@ -179,6 +179,7 @@ export async function buildsPage(main, ctx) {
     page: Math.max(0, parseInt(p.get("page"), 10) || 0),
   };
   let apps = [];
+  let appsReady = Promise.resolve();  // the apps give the rows their icons
   let loads = 0;
 
   const list = h("div", {class: "builds-list"});
@@ -188,7 +189,7 @@ export async function buildsPage(main, ctx) {
 
   const search = h("input", {type: "search", name: "q", value: state.q, class: "search",
                              "aria-label": "Search builds",
-                             placeholder: "Search version, build number or label"});
+                             placeholder: "Search versions and labels"});
   const platformFilter = select("platform", [{value: "", label: "All platforms"},
                                              {value: "ios", label: "iOS"},
                                              {value: "android", label: "Android"}],
@@ -233,7 +234,7 @@ export async function buildsPage(main, ctx) {
     qs.set("dir", state.dir);
     let data;
     try {
-      data = await api("GET", `builds?${qs}`);
+      [data] = await Promise.all([api("GET", `builds?${qs}`), appsReady.catch(() => null)]);
     } catch (error) {
       if (mine === loads) listError.show(error.message);
       return;
@@ -307,9 +308,7 @@ export async function buildsPage(main, ctx) {
       h("td", null,
         h("div", {class: "app-cell"},
           appIcon(iconUrl, b.name, "sm"),
-          h("div", {class: "app-cell-text"},
-            h("a", {class: "strong", href: `/builds/${b.id}`}, b.name),
-            h("div", {class: "muted small mono"}, b.bundle_id)))),
+          h("a", {class: "strong", href: `/builds/${b.id}`, title: b.bundle_id}, b.name))),
       h("td", {class: "nowrap"},
         h("a", {href: `/builds/${b.id}`}, versionText(b.version_name, b.build_number)),
         b.version_label ? h("span", {class: "chip label-chip"}, b.version_label) : null),
@@ -332,7 +331,8 @@ export async function buildsPage(main, ctx) {
     if (!sure) return;
     try {
       await api("DELETE", `builds/${b.id}`);
-      await Promise.all([load(), loadApps()]);
+      appsReady = loadApps();
+      await Promise.all([appsReady, load()]);
     } catch (error) {
       listError.show(error.message);
     }
@@ -351,30 +351,30 @@ export async function buildsPage(main, ctx) {
     filter.addEventListener("change", onFilter);
   }
 
-  main.append(
+  append(main, [
     pageHeader("Builds", "Find a build, download it, and review it."),
     canUpload ? panel("Upload a build", uploadForm(async (created) => {
       state.page = 0;
-      await Promise.all([load(), loadApps()]);
+      appsReady = loadApps();
+      await Promise.all([appsReady, load()]);
       return created;
     })) : null,
     panel(null,
       h("div", {class: "toolbar filters"}, search, platformFilter, statusFilter, appFilter,
         summary),
-      listError, list, pager));
+      listError, list, pager)]);
   fillAppFilter();
-  await Promise.all([loadApps(), load()]);
+  appsReady = loadApps();
+  await Promise.all([appsReady, load()]);
 }
 
 function uploadForm(afterUpload) {
   const progress = h("progress", {max: "1", value: "0", class: "upload-progress", hidden: true,
                                   "aria-label": "Upload progress"});
-  const opened = h("div", {class: "result", hidden: true});
-  const el = form({
+  return form({
     submit: "Upload",
     className: "form-wide",
     onSubmit: async (data, formEl) => {
-      opened.hidden = true;
       const file = chosenFile(data, "file");
       if (!file) throw new Error("Choose a build file: an .app.zip (iOS) or an .apk (Android).");
       const body = new FormData();
@@ -391,9 +391,6 @@ function uploadForm(afterUpload) {
       }
       formEl.reset();
       await afterUpload(created);
-      clear(opened).append(h("p", null,
-        h("a", {href: `/builds/${created.id}`}, "Open the build"), " to review it."));
-      opened.hidden = false;
       return `Uploaded ${versionText(created.version_name, created.build_number)} of ` +
              `${created.bundle_id}.`;
     },
@@ -405,8 +402,6 @@ function uploadForm(afterUpload) {
     field("Status", select("status", statusOptions("None"), "")),
     field("Label", input("label", {placeholder: "e.g. rc-1", maxlength: "50"}))),
   progress);
-  el.append(opened);
-  return el;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,7 +570,7 @@ export async function buildPage(main, ctx) {
 
   const recordingForm = canReview ? form({
     submit: "Upload recording",
-    className: "form-inline",
+    className: "recording-form",
     onSubmit: async (data, el) => {
       const video = chosenFile(data, "video");
       if (!video) throw new Error("Choose a video file (webm or mp4).");
@@ -591,13 +586,13 @@ export async function buildPage(main, ctx) {
         "webm or mp4.")) : null;
 
   renderBuild();
-  main.append(
+  append(main, [
     back, header, actionsError,
     panel("Details", details),
     reviewForm ? panel("Review", reviewForm) : null,
     h("section", {class: "panel"}, commentsTitle, commentsError, comments, commentForm),
     panel("Recordings",
       h("p", {class: "muted small"}, "Recordings are deleted automatically 72 hours after upload."),
-      recordings, recordingForm));
+      recordings, recordingForm)]);
   await Promise.all([loadComments(), loadRecordings()]);
 }
