@@ -2,6 +2,7 @@
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from relay.core import agents, cleanup, recordings
 from relay.core.ota import bundles, releases
@@ -39,6 +40,8 @@ def start(services) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC",
                                     job_defaults={"coalesce": True, "max_instances": 1})
     for name, (_func, minutes) in JOBS.items():
-        scheduler.add_job(run, "interval", minutes=minutes, args=(name, services), id=name)
+        # A trigger object, not the "interval" alias: aliases are looked up through package
+        # entry points, which a one-file executable does not carry.
+        scheduler.add_job(run, IntervalTrigger(minutes=minutes), args=(name, services), id=name)
     scheduler.start()
     return scheduler

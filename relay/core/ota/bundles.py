@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import logging
+import os
 import time
 import uuid as uuidlib
 from datetime import timedelta, timezone
@@ -71,10 +72,18 @@ def receiving(upload_id: str) -> OtaUpload:
 
 
 def receive(upload: OtaUpload, store: BlobStore, spool: Spool) -> None:
-    """Keep the PUT body as the session's object (a later PUT replaces it, as with S3)."""
-    spool.commit(store.root / upload.storage_key)
-    OtaUpload.update(received_size=spool.size, received_sha256=spool.sha256).where(
-        OtaUpload.id == upload.id).execute()
+    """Keep the PUT body as the session's object (a later PUT replaces it, as with S3).
+
+    The object is swapped in under the write lock, after checking again that the session is
+    still open: a PUT racing a finalize (or the expiry job) must not replace a finalized
+    bundle's file or leave a file behind a deleted session."""
+    spool.flush()
+    os.fsync(spool.fileno())  # the slow part, outside the lock
+    with database.atomic("IMMEDIATE"):
+        receiving(upload.id)
+        spool.commit(store.root / upload.storage_key)
+        OtaUpload.update(received_size=spool.size, received_sha256=spool.sha256).where(
+            OtaUpload.id == upload.id).execute()
 
 
 def finalize(app: App, store: BlobStore, upload_id) -> tuple[OtaBundle, bool]:
