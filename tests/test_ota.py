@@ -782,14 +782,27 @@ def test_deleting_an_app_removes_its_ota_data(relay, api, admin, anon):
     assert OtaRelease.select().count() == 0 and OtaBundle.select().count() == 0
 
 
-def test_refresh_job_re_signs_live_manifests(relay, api, anon):
+def test_manifests_are_signed_again_only_when_needed(relay, api, anon):
+    """Restarts and the daily job keep fresh manifests byte for byte (devices keep their ETag);
+    a new public URL or a signature near its end gets a new signature."""
+    from relay.core.ota import releases as ota_releases
     app_id = create_app(api)["id"]
     release(api, app_id, upload(api, app_id, "1.0.0")["id"])
-    before = anon.get(manifest_path(app_id)).json()
-    time.sleep(1.1)  # iat has one-second resolution
+    first = anon.get(manifest_path(app_id))
     jobs.run("refresh_ota_manifests", relay.services)
-    after = anon.get(manifest_path(app_id)).json()
-    assert after["signature"]["iat"] > before["signature"]["iat"]
-    assert {k: v for k, v in after.items() if k != "signature"} == \
-        {k: v for k, v in before.items() if k != "signature"}
-    assert signature_ok(after, app_id, ota_keys(relay.data_dir))
+    assert anon.get(manifest_path(app_id)).content == first.content
+    etag = first.headers["ETag"]
+    assert anon.get(manifest_path(app_id), headers={"If-None-Match": etag}).status_code == 304
+    assert anon.get(manifest_path(app_id), headers={"If-None-Match": f'"x", W/{etag}'}).status_code == 304
+    assert anon.get(manifest_path(app_id), headers={"If-None-Match": "*"}).status_code == 304
+    signer = relay.services.signer
+    assert ota_releases.refresh_manifests(signer, "https://relay.example.test") == 1
+    moved = anon.get(manifest_path(app_id)).json()
+    assert moved["url"].startswith("https://relay.example.test/ota/bundles/")
+    assert signature_ok(moved, app_id, ota_keys(relay.data_dir))
+    near_end = moved["signature"]["exp"] - 10 * 24 * 3600
+    assert ota_releases.refresh_manifests(signer, "https://relay.example.test", now=near_end) == 1
+    renewed = anon.get(manifest_path(app_id)).json()
+    assert renewed["signature"]["iat"] == int(near_end)
+    assert signature_ok(renewed, app_id, ota_keys(relay.data_dir))
+    assert anon.get("/ota/keys.json").json() == [ota_keys(relay.data_dir)]

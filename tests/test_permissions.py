@@ -73,6 +73,7 @@ PUBLIC = [
     ("POST", "/api/v1/auth/reset-password", {"token": "0" * 32, "password": "whatever-123"}, 410),
     ("GET", "/ota/manifests/999999/999999/999999/manifest.json", None, 404),
     ("GET", "/ota/bundles/999999", None, 404),
+    ("GET", "/ota/keys.json", None, 200),
     ("PUT", "/ota/uploads/999999", None, 403),
     ("GET", "/api/v1/manifest", None, 400),
     ("POST", "/api/v1/ota/events", None, 400),

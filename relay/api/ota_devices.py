@@ -25,10 +25,25 @@ def manifest(app_uuid, channel_key, runtime_key):
     if found is None:
         raise NotFound("No release for this channel")
     text, etag = found
-    if etag in request.headers.get("If-None-Match", ""):
+    if _matches(request.headers.get("If-None-Match"), etag):
         return Response(status=304, headers={"ETag": etag, "Cache-Control": MANIFEST_CACHE})
     return Response(text, mimetype="application/json",
                     headers={"ETag": etag, "Cache-Control": MANIFEST_CACHE})
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+@bp.get("/ota/keys.json")
+@public
+@cross_site
+def public_keys():
+    """The manifest verification key, as the plugin's `manifestKeys` wants it (public data)."""
+    return jsonify([services().signer.manifest_key()])
 
 
 @bp.get("/ota/bundles/<name>")

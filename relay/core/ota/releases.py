@@ -49,12 +49,12 @@ def build_manifest(app: App, release: OtaRelease, bundle: OtaBundle, signer: Sig
 
 
 def _point_lane(app: App, channel, runtime, release: OtaRelease | None, signer: Signer,
-                base_url: str) -> None:
+                base_url: str, now: float | None = None) -> None:
     """Make `release` the lane's current one (None: no update) and store its signed manifest."""
     channel_key, runtime_key = rules.lane_keys(channel, runtime)
     manifest = etag = None
     if release is not None:
-        text = json.dumps(build_manifest(app, release, release.bundle, signer, base_url),
+        text = json.dumps(build_manifest(app, release, release.bundle, signer, base_url, now),
                           separators=(",", ":"))
         manifest, etag = text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
     (OtaLane.insert(app=app, channel_key=channel_key, runtime_key=runtime_key,
@@ -144,14 +144,33 @@ def served_manifest(app_uuid: str, channel_key: str, runtime_key: str) -> tuple[
     return (row[0], row[1]) if row and row[0] else None
 
 
-def refresh_manifests(signer: Signer, base_url: str) -> int:
-    """Sign every live lane's manifest anew: at start (the key or public URL may have changed)
-    and daily, long before the one-year signatures run out."""
+RESIGN_BEFORE = 30 * 24 * 3600  # seconds of validity left below which a manifest is signed anew
+
+
+def _stale(manifest_text: str | None, signer: Signer, base_url: str, now: float) -> bool:
+    """Whether a stored manifest needs signing again: another key, another public URL, or a
+    signature close to its end. Fresh ones keep their bytes, so devices keep their ETag."""
+    try:
+        manifest = json.loads(manifest_text or "")
+        signature = manifest["signature"]
+        return (signature["kid"] != signer.kid
+                or not manifest["url"].startswith(f"{base_url}/ota/bundles/")
+                or signature["exp"] - now < RESIGN_BEFORE)
+    except (ValueError, KeyError, TypeError):
+        return True
+
+
+def refresh_manifests(signer: Signer, base_url: str, now: float | None = None) -> int:
+    """Sign stale lane manifests anew: at start (the key or public URL may have changed) and
+    daily, long before the one-year signatures run out."""
+    now = now or time.time()
     refreshed = 0
     with database.atomic("IMMEDIATE"):
         for lane in OtaLane.select().where(OtaLane.release.is_null(False)):
+            if not _stale(lane.manifest, signer, base_url, now):
+                continue
             release_row = OtaRelease.get_by_id(lane.release_id)
             _point_lane(release_row.app, release_row.channel, release_row.runtime_version,
-                        release_row, signer, base_url)
+                        release_row, signer, base_url, now)
             refreshed += 1
     return refreshed
