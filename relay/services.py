@@ -37,6 +37,14 @@ class Services:
             self._signer = load_signer(self.config.data_dir, self.config.ota_signing_key)
         return self._signer
 
+    def remove_files(self, upload_keys=(), recording_keys=()) -> None:
+        """Delete stored files once the rows naming them are gone (a crash in between leaves
+        orphans for the sweep, never rows without files)."""
+        for key in upload_keys:
+            self.store.delete(key)
+        for key in recording_keys:
+            self.recordings.delete(key)
+
     @property
     def data_dir(self) -> Path:
         return self.config.data_dir

@@ -124,6 +124,17 @@ def member(relay, admin):
     return lambda role, email=None: add_member(relay, admin, role, email)
 
 
+@pytest.fixture
+def build_id(relay, admin, tmp_path):
+    """The id of an iOS simulator build the admin uploaded."""
+    import buildfiles as bf
+    path = bf.write_zip(tmp_path / "RelayDemo.app.zip", bf.app_files())
+    with open(path, "rb") as fh:
+        r = admin.post("/api/v1/builds", files={"file": (path.name, fh)})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
 def make_token(client: Client, scope: str | None = None, **extra) -> str:
     body = {"name": f"ci-{scope}", **extra}
     if scope is not None:

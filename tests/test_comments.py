@@ -22,15 +22,6 @@ def tmp_files(relay):
     return sorted(p.name for p in (relay.data_dir / "tmp").iterdir())
 
 
-@pytest.fixture
-def build_id(relay, admin, tmp_path):
-    path = bf.write_zip(tmp_path / "RelayDemo.app.zip", bf.app_files())
-    with open(path, "rb") as fh:
-        r = admin.post("/api/v1/builds", files={"file": (path.name, fh)})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def post(client, build_id, body="Login button is not tappable", attachment=None):
     files = {"attachment": attachment} if attachment else None
     return client.post("/api/v1/comments", data={"build_id": str(build_id), "body": body},
@@ -60,13 +51,15 @@ def test_post_list_and_fetch_attachment(relay, admin, member, build_id):
     assert [c["body"] for c in listed] == ["Login button is not tappable",
                                            "Second, without a file", "jpeg", "webp"]
     for c in listed:
-        assert set(c) == {"id", "body", "created_at", "author", "authorAvatarUrl", "attachments"}
+        assert set(c) == {"id", "body", "created_at", "author", "authorAvatarUrl", "attachments",
+                          "authorId", "authorDisplayName"}
         assert ISO_MS.match(c["created_at"])
     first, second = listed[0], listed[1]
     assert (first["id"], first["author"], first["created_at"]) == \
         (created["id"], "qa@example.com", created["created_at"])
     assert second["author"] == ADMIN_EMAIL and second["attachments"] == []
     assert first["authorAvatarUrl"] is None
+    assert (first["authorId"], first["authorDisplayName"]) == (qa.get("/api/v1/auth/me").json()["id"], "qa")
     [att] = first["attachments"]
     assert set(att) == {"id", "file_path", "mime"} and att["mime"] == "image/png"
     assert re.fullmatch(r"/uploads/comments/[0-9a-f]{32}\.png", att["file_path"])

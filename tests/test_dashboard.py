@@ -45,7 +45,8 @@ def new_page(browser, relay):
 
     def make(base_url: str | None = None):
         context = browser.new_context(base_url=base_url or relay.url,
-                                      viewport={"width": 1200, "height": 800})
+                                      viewport={"width": 1200, "height": 800},
+                                      accept_downloads=True)
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()

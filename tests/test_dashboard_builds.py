@@ -11,7 +11,7 @@ import pytest
 
 import buildfiles as bf
 from conftest import add_member, bearer, image_bytes, init_admin, make_token
-from test_dashboard import CHROMIUM, CHROMIUM_ARGS, nav, sign_in, snap
+from test_dashboard import browser, nav, new_page, open_nav, page, sign_in, snap  # noqa: F401
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = sync_api.expect
@@ -19,47 +19,7 @@ expect.set_options(timeout=15_000)
 
 
 # ---------------------------------------------------------------------------------------------
-# Fixtures and helpers (the same browser set-up as test_dashboard.py)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the "
-                    "dashboard tests (never `playwright install`)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser, relay):
-    contexts, errors = [], []
-
-    def make():
-        context = browser.new_context(base_url=relay.url, viewport={"width": 1200, "height": 800},
-                                      accept_downloads=True)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert not errors, f"uncaught errors in the dashboard's scripts: {errors}"
-
-
-@pytest.fixture
-def page(new_page):
-    return new_page()
-
-
-def open_nav(page, label: str) -> None:
-    nav(page).get_by_role("link", name=label, exact=True).click()
-    expect(page.get_by_role("heading", level=1, name=label)).to_be_visible()
+# Helpers (the browser fixtures come from test_dashboard.py)
 
 
 def upload(client, path: Path, **fields) -> dict:

@@ -33,15 +33,6 @@ def upload(client, data=WEBM, filename="rec.webm", mime="video/webm", **params):
                        files={"video": (filename, data, mime)})
 
 
-@pytest.fixture
-def build_id(relay, admin, tmp_path):
-    path = bf.write_zip(tmp_path / "RelayDemo.app.zip", bf.app_files())
-    with open(path, "rb") as fh:
-        r = admin.post("/api/v1/builds", files={"file": (path.name, fh)})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def test_upload_list_download(relay, admin, member, build_id):
     qa = member("QA")
     r = upload(qa, sessionId="sess_abc-1", buildId=str(build_id))

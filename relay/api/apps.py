@@ -39,10 +39,5 @@ def rename_app(app_id):
 @bp.delete("/<app_id>")
 @action("apps:write")
 def delete_app(app_id):
-    svc = services()
-    upload_keys, recording_keys = apps.delete(id_or_404(app_id, "App"))
-    for key in upload_keys:
-        svc.store.delete(key)
-    for key in recording_keys:
-        svc.recordings.delete(key)
+    services().remove_files(*apps.delete(id_or_404(app_id, "App")))
     return ok()

@@ -78,12 +78,7 @@ def update_build(build_id):
 @bp.delete("/<build_id>")
 @action("builds:write")
 def delete_build(build_id):
-    svc = services()
-    upload_keys, recording_keys = builds.delete(id_or_404(build_id, "Build"))
-    for key in upload_keys:
-        svc.store.delete(key)
-    for key in recording_keys:
-        svc.recordings.delete(key)
+    services().remove_files(*builds.delete(id_or_404(build_id, "Build")))
     return "", 204
 
 

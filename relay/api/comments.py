@@ -49,7 +49,5 @@ def create_comment():
 @bp.delete("/<comment_id>")
 @action("comment")
 def delete_comment(comment_id):
-    store = services().store
-    for key in comments.delete(id_or_404(comment_id, "Comment"), current_user()):
-        store.delete(key)
+    services().remove_files(comments.delete(id_or_404(comment_id, "Comment"), current_user()))
     return "", 204

@@ -69,5 +69,6 @@ def comment(c, author, attachments) -> dict:
     return {"id": c.id, "body": c.body, "created_at": iso(c.created_at),
             "author": author.email if author else c.author_email,
             "authorAvatarUrl": upload_url(author.avatar) if author else None,
+            "authorId": c.author_id, "authorDisplayName": author.display_name if author else None,
             "attachments": [{"id": a.id, "file_path": "/uploads/" + a.file_key, "mime": a.mime}
                             for a in attachments]}
