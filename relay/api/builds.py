@@ -1,5 +1,5 @@
 """Builds: upload (streamed, inspected), list and filter, get, status/label, download, delete."""
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, request, send_file
 
 from relay.api import shapes
 from relay.api.common import current_user, id_or_404, int_arg, json_body, ok
@@ -39,6 +39,10 @@ def upload():
     return jsonify(shapes.build_created(builds.get(build.id))), 201
 
 
+def _json_text(text: str) -> Response:
+    return Response(text + "\n", mimetype="application/json")
+
+
 @bp.get("")
 @action("read")
 def list_builds():
@@ -56,16 +60,17 @@ def list_builds():
     if app_id is not None and parse_whole(app_id) is None:
         raise Invalid("app_id must be a number")
     items, total = builds.search(
+        shapes.BUILD_JSON_SQL,
         page=int_arg("page", 0, 0), limit=int_arg("limit", 20, 1, 100), q=args.get("q") or None,
         platform=platform, status=builds.validate_status(args.get("status")),
         app_id=int(app_id) if app_id else None, sort=sort, direction=direction)
-    return jsonify({"items": [shapes.build_row(row) for row in items], "total": total})
+    return _json_text('{"items":[%s],"total":%d}' % (",".join(items), total))
 
 
 @bp.get("/<build_id>")
 @action("read")
 def get_build(build_id):
-    return jsonify(shapes.build(builds.get(id_or_404(build_id, "Build"))))
+    return _json_text(builds.get_row(id_or_404(build_id, "Build"), shapes.BUILD_JSON_SQL))
 
 
 @bp.patch("/<build_id>")

@@ -5,7 +5,7 @@ import re
 from relay.core import apps
 from relay.core.errors import Invalid, NotFound
 from relay.core.inspect import inspect_build
-from relay.db import ISO_SQL, database
+from relay.db import database
 from relay.models import STATUSES, App, Build, Comment, CommentAttachment, Recording, User
 from relay.spool import Spool
 from relay.storage import BlobStore
@@ -119,19 +119,15 @@ def delete(build_id: int) -> tuple[list[str], list[str]]:
     return keys, recording_keys
 
 
-_COLUMNS = ("id", "app_id", "name", "version_name", "build_number", "version_label",
-            "status_label", "platform", "bundle_id", "uploaded_at", "display_name", "file_size",
-            "sha256", "min_os", "app_uuid")
-_SELECT = f"""SELECT b.id, b.app_id, a.name, b.version_name, b.build_number, b.version_label,
-       b.status_label, b.platform, b.bundle_id, {ISO_SQL.format("b.uploaded_at")}, b.display_name, b.file_size,
-       b.sha256, b.min_os, a.uuid
-FROM builds b JOIN apps a ON a.id = b.app_id"""
+_FROM = " FROM builds b JOIN apps a ON a.id = b.app_id"
 
 
-def search(page: int = 0, limit: int = 20, q: str | None = None, platform: str | None = None,
-           status: str | None = None, app_id: int | None = None, sort: str = "uploaded_at",
-           direction: str = "desc") -> tuple[list[dict], int]:
-    """One page of builds as plain rows, and the total matching. Raw SQL: this is the hot list."""
+def search(row_sql: str, page: int = 0, limit: int = 20, q: str | None = None,
+           platform: str | None = None, status: str | None = None, app_id: int | None = None,
+           sort: str = "uploaded_at", direction: str = "desc") -> tuple[list, int]:
+    """One page of builds, each the value of `row_sql` (an SQL expression over `b` builds and
+    `a` apps: the caller's JSON shape, built by SQLite), and the total matching.
+    Raw SQL: this is the hot list."""
     where, params = [], []
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -144,7 +140,15 @@ def search(page: int = 0, limit: int = 20, q: str | None = None, platform: str |
             params.append(value)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     order = f"{SORTS[sort]} {'ASC' if direction == 'asc' else 'DESC'}, b.id {'ASC' if direction == 'asc' else 'DESC'}"
-    rows = database.execute_sql(f"{_SELECT}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
+    rows = database.execute_sql(f"SELECT {row_sql}{_FROM}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
                                 (*params, limit, page * limit)).fetchall()
     total = database.execute_sql(f"SELECT count(*) FROM builds b{clause}", params).fetchone()[0]
-    return [dict(zip(_COLUMNS, row)) for row in rows], total
+    return [row[0] for row in rows], total
+
+
+def get_row(build_id: int, row_sql: str):
+    """One build as the value of `row_sql` (see search); NotFound when there is none."""
+    row = database.execute_sql(f"SELECT {row_sql}{_FROM} WHERE b.id = ?", (build_id,)).fetchone()
+    if row is None:
+        raise NotFound("Build not found")
+    return row[0]
