@@ -412,3 +412,23 @@ def test_expired_or_bad_links_show_the_servers_message(relay, page):
     expect(page.get_by_role("button", name="Set new password")).to_have_count(0)
     page.goto("/invite")
     expect(page.get_by_role("alert")).to_contain_text("This link is incomplete")
+
+
+def test_pending_invitation_can_be_withdrawn(relay, page, new_page):
+    init_admin(relay)
+    sign_in(page)
+    open_nav(page, "Team")
+    page.get_by_label("Email", exact=True).fill("oops@example.com")
+    page.get_by_role("button", name="Invite").click()
+    link = page.get_by_role("textbox", name="Link")
+    expect(link).to_have_value(re.compile(r"/invite\?token=[0-9a-f]{32}$"))
+    url = link.input_value()
+    row = page.locator('tr[data-email="oops@example.com"][data-invitation-id]')
+    expect(row).to_contain_text("QA")
+    row.get_by_role("button", name="Withdraw").click()
+    expect(page.get_by_text("The invitation of oops@example.com was withdrawn")).to_be_visible()
+    expect(row).to_have_count(0)
+    expect(page.get_by_text("No pending invitations.")).to_be_visible()
+    joiner = new_page(base_url=url.split("/invite")[0])
+    joiner.goto(url)
+    expect(joiner.get_by_text("Invitation expired or not found")).to_be_visible()

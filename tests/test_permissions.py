@@ -16,6 +16,8 @@ ROUTES = [
     ("POST", "/api/v1/auth/change-password",
      lambda: {"currentPassword": "not-the-password", "newPassword": "whatever-123"}, "Viewer", None),
     ("GET", "/api/v1/team/members", None, "Admin", "view"),
+    ("GET", "/api/v1/team/invitations", None, "Admin", "view"),
+    ("DELETE", "/api/v1/team/invitations/999999", None, "Admin", None),
     ("POST", "/api/v1/team/invite", lambda: {"email": f"new{next(_seq)}@example.com"}, "Admin", None),
     ("PATCH", "/api/v1/team/members/999999", lambda: {"role": "QA"}, "Admin", None),
     ("DELETE", "/api/v1/team/members/999999", None, "Admin", None),

@@ -447,3 +447,21 @@ def test_delete_refuses_yourself_unknown_ids_and_non_admins(relay, admin, member
     assert relay.client().delete(f"/api/v1/team/members/{me}").status_code == 401
     assert set(members(admin)) == {ADMIN_EMAIL, qa.email}
     assert admin.get("/api/v1/auth/me").status_code == 200
+
+
+def test_pending_invitations_can_be_listed_and_withdrawn(relay, admin, member):
+    first = admin.post("/api/v1/team/invite", json={"email": "late@example.com", "role": "Viewer"}).json()
+    admin.post("/api/v1/team/invite", json={"email": "soon@example.com"})
+    pending = admin.get("/api/v1/team/invitations").json()
+    assert [(i["email"], i["role"], i["invited_by"]) for i in pending] == [
+        ("soon@example.com", "QA", "admin@example.com"), ("late@example.com", "Viewer", "admin@example.com")]
+    assert all(set(i) == {"id", "email", "role", "invited_by", "created_at", "expires_at"} for i in pending)
+    assert "token" not in str(pending)  # links are shown once, when made
+    late = next(i for i in pending if i["email"] == "late@example.com")
+    assert member("Developer").delete(f"/api/v1/team/invitations/{late['id']}").status_code == 403
+    assert admin.delete(f"/api/v1/team/invitations/{late['id']}").status_code == 204
+    r = relay.client().get(f"/api/v1/invitations/verify?token={first['token']}")
+    assert r.status_code == 410 and r.json() == {"error": "Invitation expired or not found"}
+    assert [i["email"] for i in admin.get("/api/v1/team/invitations").json()] == ["soon@example.com"]
+    r = admin.delete(f"/api/v1/team/invitations/{late['id']}")
+    assert r.status_code == 404 and r.json() == {"error": "Invitation not found"}

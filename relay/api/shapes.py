@@ -21,6 +21,12 @@ def member(user: User) -> dict:
             "avatar_url": upload_url(user.avatar)}
 
 
+def invitation(inv) -> dict:
+    return {"id": inv.id, "email": inv.email, "role": inv.role,
+            "invited_by": inv.invited_by.email if inv.invited_by_id else None,
+            "created_at": iso(inv.created_at), "expires_at": iso(inv.expires_at)}
+
+
 def token(row: ApiToken) -> dict:
     return {"id": row.id, "name": row.name, "scope": row.scope,
             "last_used_at": iso(row.last_used_at), "expires_at": iso(row.expires_at),

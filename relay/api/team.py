@@ -29,6 +29,19 @@ def invite():
     return jsonify(result), 201
 
 
+@bp.get("/invitations")
+@action("team:read")
+def invitations():
+    return jsonify([shapes.invitation(inv) for inv in team.pending_invitations()])
+
+
+@bp.delete("/invitations/<invitation_id>")
+@action("team:write")
+def cancel_invitation(invitation_id):
+    team.cancel_invitation(id_or_404(invitation_id, "Invitation"))
+    return no_content()
+
+
 @bp.patch("/members/<member_id>")
 @action("team:write")
 def change_role(member_id):

@@ -8,6 +8,7 @@ from relay.core.hashing import hash_password, validate_password
 from relay.core.mail import Mailer
 from relay.db import database
 from relay.models import Invitation, PasswordReset, User
+from relay.timeutil import utcnow
 
 log = logging.getLogger("relay.team")
 
@@ -69,6 +70,22 @@ def invite(inviter: User, email, role=None) -> tuple[Invitation, str]:
                                    invited_by=inviter)
     log.info("%s invited %s as %s", inviter.email, email, role)
     return inv, token
+
+
+def pending_invitations() -> list[Invitation]:
+    return list(Invitation.select().where(Invitation.used_at.is_null(),
+                                          Invitation.expires_at > utcnow())
+                .order_by(Invitation.created_at.desc()))
+
+
+def cancel_invitation(invitation_id: int) -> Invitation:
+    """Withdraw a pending invitation: its link stops working at once."""
+    inv = Invitation.get_or_none(Invitation.id == invitation_id, Invitation.used_at.is_null())
+    if inv is None:
+        raise NotFound("Invitation not found")
+    inv.delete_instance()
+    log.info("invitation of %s withdrawn", inv.email)
+    return inv
 
 
 def verify_invitation(token) -> Invitation:

@@ -13,6 +13,7 @@ export async function teamPage(main, ctx) {
   const memberResult = h("div", {class: "result", hidden: true});
   const memberError = message("error");
   const list = h("div");
+  const pendingList = h("div");
 
   function showResult(box, ...children) {
     clear(box).append(...children);
@@ -24,11 +25,35 @@ export async function teamPage(main, ctx) {
   }
 
   async function refresh() {
-    const members = await api("GET", "team/members");
+    const [members, pending] = await Promise.all([api("GET", "team/members"),
+                                                  api("GET", "team/invitations")]);
     clear(list).append(table(
       ["Member", "Role", "Joined", ""],
       members.map((m) => memberRow(m)),
       "No members."));
+    clear(pendingList).append(table(
+      ["Invited", "Role", "Expires", ""],
+      pending.map((inv) => h("tr", {"data-invitation-id": inv.id, "data-email": inv.email},
+        h("td", null, inv.email),
+        h("td", null, inv.role),
+        h("td", null, formatDate(inv.expires_at)),
+        h("td", {class: "row-actions"},
+          h("button", {type: "button", class: "button danger", onclick: () => withdraw(inv)},
+            "Withdraw")))),
+      "No pending invitations."));
+  }
+
+  async function withdraw(inv) {
+    memberError.hide();
+    memberResult.hidden = true;
+    try {
+      await api("DELETE", `team/invitations/${inv.id}`);
+      showResult(memberResult, h("p", {class: "message message-ok", role: "status"},
+                                 `The invitation of ${inv.email} was withdrawn; its link no longer works.`));
+      await refresh();
+    } catch (error) {
+      memberError.show(error.message);
+    }
   }
 
   function memberRow(m) {
@@ -119,6 +144,7 @@ export async function teamPage(main, ctx) {
       const email = String(data.get("email") || "").trim();
       const result = await api("POST", "team/invite", {email, role: data.get("role")});
       el.reset();
+      await refresh();
       if (result.emailSent) {
         showResult(inviteResult, h("p", {class: "message message-ok", role: "status"},
                                    `Invitation sent to ${email}.`));
@@ -137,6 +163,7 @@ export async function teamPage(main, ctx) {
     pageHeader("Team", "Who can use this relay, and what they may do."),
     panel("Invite a member", inviteForm, inviteResult),
     panel("Members", memberError, memberResult, list),
+    panel("Pending invitations", pendingList),
     h("p", {class: "muted small"},
       "Viewers read; QA also comment and set build status; Developers also manage apps, builds " +
       "and OTA releases; Admins also manage the team, settings and logs."));
