@@ -266,3 +266,14 @@ def test_large_build_with_random_content(relay, admin, ci, tmp_path):
     assert r.status_code == 201, r.text
     d = admin.get(f"/api/v1/builds/{r.json()['id']}/download")
     assert hashlib.sha256(d.content).hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_filter_untriaged_and_search_by_app_name(relay, admin, ci, tmp_path):
+    ids = seed(ci, tmp_path, [("1.0.0", "ios"), ("1.1.0", "android")])
+    admin.patch(f"/api/v1/builds/{ids[0]}", json={"status_label": "Done"})
+    assert [b["id"] for b in admin.get("/api/v1/builds?status=none").json()["items"]] == [ids[1]]
+    assert admin.get("/api/v1/builds?status=none").json()["total"] == 1
+    admin.patch(f"/api/v1/apps/{admin.get('/api/v1/apps').json()['items'][0]['id']}", json={"name": "Zebra Shop"})
+    found = admin.get("/api/v1/builds?q=zebra").json()
+    assert found["total"] == 2 and {b["name"] for b in found["items"]} == {"Zebra Shop"}
+    assert admin.get("/api/v1/builds?q=100%25_off").json() == {"items": [], "total": 0}

@@ -149,6 +149,10 @@ def test_qa_filters_searches_and_sorts_builds(relay, page, three_builds):
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("1.2.3 (89)")
 
+    page.get_by_label("Status").select_option("none")  # nobody has triaged it yet
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("1.3.0 (90)")
+
     page.get_by_label("Status").select_option("")
     page.get_by_label("Search builds").fill("1.3")
     expect(rows).to_have_count(1)

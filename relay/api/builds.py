@@ -39,6 +39,12 @@ def upload():
     return jsonify(shapes.build_created(builds.get(build.id))), 201
 
 
+def _status_filter(raw):
+    if raw == builds.NO_STATUS:
+        return raw
+    return builds.validate_status(raw)
+
+
 def _json_text(text: str) -> Response:
     return Response(text + "\n", mimetype="application/json")
 
@@ -62,7 +68,7 @@ def list_builds():
     items, total = builds.search(
         shapes.BUILD_JSON_SQL,
         page=int_arg("page", 0, 0), limit=int_arg("limit", 20, 1, 100), q=args.get("q") or None,
-        platform=platform, status=builds.validate_status(args.get("status")),
+        platform=platform, status=_status_filter(args.get("status")),
         app_id=int(app_id) if app_id else None, sort=sort, direction=direction)
     return _json_text('{"items":[%s],"total":%d}' % (",".join(items), total))
 

@@ -18,6 +18,9 @@ SORTS = {"uploaded_at": "b.uploaded_at", "version_name": "b.version_name",
 KIND_EXT = {"apk": "apk", "zip": "zip", "tgz": "tgz"}
 
 
+NO_STATUS = "none"  # the list filter for builds nobody has triaged yet
+
+
 def validate_status(status, field: str = "status") -> str | None:
     if status is None or status == "":
         return None
@@ -132,17 +135,21 @@ def search(row_sql: str, page: int = 0, limit: int = 20, q: str | None = None,
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append("(b.version_name LIKE ? ESCAPE '\\' OR b.build_number LIKE ? ESCAPE '\\'"
-                     " OR b.version_label LIKE ? ESCAPE '\\')")
-        params += [pattern] * 3
+                     " OR b.version_label LIKE ? ESCAPE '\\' OR a.name LIKE ? ESCAPE '\\')")
+        params += [pattern] * 4
+    if status == NO_STATUS:
+        where.append("b.status_label IS NULL")
+        status = None
     for column, value in (("b.platform", platform), ("b.status_label", status), ("b.app_id", app_id)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
+    count_from = _FROM if q else " FROM builds b"  # the app join only when the search needs it
     order = f"{SORTS[sort]} {'ASC' if direction == 'asc' else 'DESC'}, b.id {'ASC' if direction == 'asc' else 'DESC'}"
     rows = database.execute_sql(f"SELECT {row_sql}{_FROM}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
                                 (*params, limit, page * limit)).fetchall()
-    total = database.execute_sql(f"SELECT count(*) FROM builds b{clause}", params).fetchone()[0]
+    total = database.execute_sql(f"SELECT count(*){count_from}{clause}", params).fetchone()[0]
     return [row[0] for row in rows], total
 
 

@@ -172,7 +172,7 @@ export async function buildsPage(main, ctx) {
   const state = {
     q: p.get("q") || "",
     platform: ["ios", "android"].includes(p.get("platform")) ? p.get("platform") : "",
-    status: STATUSES.includes(p.get("status")) ? p.get("status") : "",
+    status: [...STATUSES, "none"].includes(p.get("status")) ? p.get("status") : "",
     app_id: /^\d+$/.test(p.get("app_id") || "") ? p.get("app_id") : "",
     sort: SORTS[p.get("sort")] ? p.get("sort") : "uploaded_at",
     dir: p.get("dir") === "asc" ? "asc" : "desc",
@@ -194,7 +194,8 @@ export async function buildsPage(main, ctx) {
                                              {value: "ios", label: "iOS"},
                                              {value: "android", label: "Android"}],
                                 state.platform, {"aria-label": "Platform", class: "compact"});
-  const statusFilter = select("status", statusOptions("Any status"), state.status,
+  const statusFilter = select("status", [...statusOptions("Any status"),
+                                         {value: "none", label: "No status yet"}], state.status,
                               {"aria-label": "Status", class: "compact"});
   const appFilter = h("select", {name: "app_id", "aria-label": "App", class: "compact"});
 
