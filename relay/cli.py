@@ -130,6 +130,10 @@ def serve(args, open_browser: bool = False) -> int:
     except ConfigError as exc:
         print(f"relay: configuration error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. started from a read-only disk image
+        print(f"relay: cannot use the data directory: {exc}. Move Relay to a writable folder, "
+              "or start it with --data-dir <folder>.", file=sys.stderr)
+        return 1
     services = app.extensions["relay"]
     try:
         data_lock = datadir.lock(config.data_dir)

@@ -148,3 +148,18 @@ def test_version_and_help():
     out = subprocess.run([sys.executable, str(ROOT / "relay.py"), "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "serve" in out
+
+
+def test_unwritable_data_directory_is_reported_clearly(tmp_path):
+    if os.geteuid() == 0:
+        blocker = tmp_path / "file"
+        blocker.write_text("not a directory")
+        data_dir = blocker / "data"  # cannot be created, even by root
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        data_dir = locked / "data"
+    proc = spawn(data_dir, free_port())
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert "cannot use the data directory" in out and "Traceback" not in out
