@@ -53,4 +53,12 @@ def setup(level: str = "INFO") -> RingBuffer:
         logger.addHandler(stderr)
     ring = RingBuffer()
     logger.addHandler(ring)
+    # The HTTP server's own warnings (queue backlog, socket errors) belong in the same log.
+    server_log = logging.getLogger("waitress")
+    server_log.setLevel(logging.WARNING)
+    server_log.propagate = False
+    server_log.handlers = [h for h in server_log.handlers if not isinstance(h, RingBuffer)]
+    if not any(getattr(h, "relay_stderr", False) for h in server_log.handlers):
+        server_log.addHandler(next(h for h in logger.handlers if getattr(h, "relay_stderr", False)))
+    server_log.addHandler(ring)
     return ring

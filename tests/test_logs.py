@@ -33,3 +33,12 @@ def test_logs_are_admin_only(relay, admin, member):
 def _record(message):
     import logging
     return logging.LogRecord("relay", logging.INFO, __file__, 1, message, None, None)
+
+
+def test_server_warnings_reach_the_log(relay, admin):
+    import logging
+    logging.getLogger("waitress").warning("Task queue depth is 7")
+    logging.getLogger("waitress").info("chatter that stays out")
+    lines = admin.get("/api/v1/logs").json()
+    assert any(line.endswith("WARNING: Task queue depth is 7") for line in lines)
+    assert not any("chatter" in line for line in lines)
