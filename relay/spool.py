@@ -2,8 +2,50 @@
 in memory. A spool becomes a stored file only by an atomic rename into uploads/."""
 import hashlib
 import os
+import queue
 import secrets
+import threading
 from pathlib import Path
+
+BATCH = 4 * 1024 * 1024  # bytes handed to the hashing thread at a time
+
+
+class _Hasher:
+    """SHA-256 of large files on a second thread, fed in 4 MB batches: hashlib releases the GIL,
+    so hashing overlaps the parsing and writing of the upload instead of adding to it."""
+
+    def __init__(self):
+        self._hash = hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            self._hash.update(batch)
+
+    def update(self, data) -> None:
+        self._pending.append(bytes(data))
+        self._pending_size += len(data)
+        if self._pending_size >= BATCH:
+            if self._thread is None:
+                self._queue = queue.Queue(4)
+                self._thread = threading.Thread(target=self._run, daemon=True, name="spool-hash")
+                self._thread.start()
+            self._queue.put(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
+
+    def hexdigest(self) -> str:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._pending:
+            for chunk in self._pending:
+                self._hash.update(chunk)
+            self._pending, self._pending_size = [], 0
+        return self._hash.hexdigest()
 
 
 class Spool:
@@ -12,7 +54,7 @@ class Spool:
     def __init__(self, tmp_dir: Path):
         self.path = tmp_dir / f"{secrets.token_hex(16)}.part"
         self._file = open(self.path, "w+b")
-        self._hash = hashlib.sha256()
+        self._hash = _Hasher()
         self.size = 0
         self.committed = False
 
@@ -38,6 +80,7 @@ class Spool:
         self.committed = True
 
     def discard(self) -> None:
+        self._hash.hexdigest()  # ends a hashing thread
         if not self._file.closed:
             self._file.close()
         if not self.committed:
