@@ -10,7 +10,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 # Paths the dashboard's router handles; each serves the same page. Path patterns (ROUTES in
 # assets/app.js, e.g. /builds/<id>) get their own route below.
 PAGES = ("/", "/setup", "/login", "/invite", "/reset-password", "/team", "/tokens",
-         "/profile", "/settings", "/logs", "/apps", "/builds", "/agents")
+         "/profile", "/settings", "/logs", "/apps", "/builds", "/agents",
+         "/updates")
 
 bp = Blueprint("web", __name__)
 
@@ -30,6 +31,12 @@ for _page in PAGES:
 @bp.get("/builds/<int:build_id>")
 @public
 def build_page(build_id):
+    return index()
+
+
+@bp.get("/updates/<app_ref>")
+@public
+def app_updates_page(app_ref):
     return index()
 
 

@@ -12,6 +12,7 @@ import {homePage, profilePage, tokensPage} from "./pages/account.js";
 import {logsPage, settingsPage, teamPage} from "./pages/admin.js";
 import {appsPage, buildPage, buildsPage} from "./pages/builds.js";
 import {agentsPage} from "./pages/agents.js";
+import {appUpdatesPage, updatesPage} from "./pages/updates.js";
 
 const ROLE_RANK = {Viewer: 1, QA: 2, Developer: 3, Admin: 4};
 
@@ -25,6 +26,8 @@ export const NAV = [
    description: "Find, download and review builds."},
   {path: "/agents", label: "Agents", page: agentsPage, section: "Builds",
    description: "Connected Mac agents and their CPU and RAM."},
+  {path: "/updates", label: "Updates", page: updatesPage, section: "Over the air",
+   description: "Web bundles and their releases to devices, over the air."},
   {path: "/tokens", label: "Tokens", page: tokensPage, section: "Account",
    description: "Personal access tokens for CI scripts and the relay CLI."},
   {path: "/profile", label: "Profile", page: profilePage, section: "Account",
@@ -40,6 +43,8 @@ export const NAV = [
 // Signed-in pages under a path pattern; `nav` is the NAV entry they belong to (sidebar, role).
 export const ROUTES = [
   {pattern: /^\/builds\/(\d+)$/, label: "Build", page: buildPage, nav: "/builds"},
+  {pattern: /^\/updates\/(\d+|[0-9a-fA-F-]{36})$/, label: "Updates", page: appUpdatesPage,
+   nav: "/updates"},
 ];
 
 /** The page for a signed-in path: a NAV entry, or a ROUTES entry with its match. */

@@ -284,6 +284,21 @@ export function copyBox(value, label = "Link") {
   return h("div", {class: "copy-box"}, text, button);
 }
 
+/** A multi-line read-only text (a config snippet) with a Copy button. */
+export function copyBlock(value, label = "Snippet") {
+  const text = h("textarea", {readOnly: true, class: "copy-value copy-block-value",
+                              "aria-label": label, spellcheck: "false", wrap: "off",
+                              rows: String(Math.min(24, value.split("\n").length))}, value);
+  const button = h("button", {type: "button", class: "button"}, "Copy");
+  button.addEventListener("click", async () => {
+    const copied = await copyText(value, text);
+    button.textContent = copied ? "Copied" : "Press Ctrl+C to copy";
+    if (!copied) text.select();
+    setTimeout(() => { button.textContent = "Copy"; }, 2500);
+  });
+  return h("div", {class: "copy-block"}, text, h("div", {class: "actions"}, button));
+}
+
 async function copyText(value, inputEl) {
   if (navigator.clipboard && window.isSecureContext) {
     try {

@@ -29,7 +29,7 @@ function statusBadge(status) {
 }
 
 /** The app's icon, or its initials on a tile when it has none (or it fails to load). */
-function appIcon(url, name, size = "md") {
+export function appIcon(url, name, size = "md") {
   const fallback = h("span", {class: `app-icon app-icon-${size} app-icon-initials`,
                               "aria-hidden": "true"}, initials(name));
   if (!url) return fallback;
