@@ -119,8 +119,8 @@ def test_developer_releases_reverts_and_deletes_bundles(relay, page):
     snippet = page.get_by_label("Plugin configuration")
     expect(snippet).to_have_value(re.compile(rf'appId: "{uuid}"'))
     expect(snippet).to_have_value(re.compile(rf'kid: "{re.escape(kid)}"'))
-    expect(snippet).to_have_value(re.compile(re.escape(f'cdnUrl: "{relay.url}/ota"')))
-    expect(snippet).to_have_value(re.compile(re.escape(f'ingestUrl: "{relay.url}/api/v1/ota"')))
+    expect(snippet).to_have_value(re.compile(re.escape(f'cdnUrl: "{relay.services.base_url}/ota"')))
+    expect(snippet).to_have_value(re.compile(re.escape(f'ingestUrl: "{relay.services.base_url}/api/v1/ota"')))
 
     # Bundles, newest first, and nothing released yet.
     expect(page.locator("tr[data-bundle-id]")).to_have_count(3)

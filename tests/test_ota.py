@@ -257,6 +257,8 @@ def test_whole_flow_with_signed_manifest(relay, api, anon):
                                                      "applied": 1, "rollback": 1}
     assert history["releases"][1]["eventCounts"] == {"downloaded": 0, "download_error": 0,
                                                      "applied": 0, "rollback": 0}
+    assert [h["isCurrent"] for h in history["releases"]] == [True, False]
+    assert history["releases"][0]["promotedBy"] == "admin@example.com"
 
     # revert: only the current release; the lane falls back, then to no update at all
     r = api.post(f"/api/v1/apps/{app_id}/releases/{rel['id']}/revert")
@@ -266,6 +268,8 @@ def test_whole_flow_with_signed_manifest(relay, api, anon):
     assert r.json()["release"]["id"] == rel2["id"] and r.json()["currentRelease"]["id"] == rel["id"]
     m = anon.get(manifest_path(app_id)).json()
     assert m["version"] == "1.0.0" and m["releaseId"] == rel["id"] and signature_ok(m, app_id, keys)
+    after = api.get(f"/api/v1/apps/{app_id}/releases").json()["releases"]
+    assert [(h["isCurrent"], h["revertedAt"] is not None) for h in after] == [(False, True), (True, False)]
     r = api.post(f"/api/v1/apps/{app_id}/releases/{rel['id']}/revert")
     assert r.status_code == 200 and r.json()["currentRelease"] is None
     assert anon.get(manifest_path(app_id)).status_code == 404

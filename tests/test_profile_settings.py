@@ -68,7 +68,8 @@ def test_decompression_bomb_is_refused(relay, admin):
 
 def test_settings_read_by_all_written_by_admin(relay, admin, member):
     qa = member("QA")
-    assert qa.get("/api/v1/settings").json() == {"team_name": "My Team", "logo_url": None}
+    assert qa.get("/api/v1/settings").json() == {"team_name": "My Team", "logo_url": None,
+                                                 "public_url": relay.services.base_url}
     r = admin.patch("/api/v1/settings", data={"team_name": "Mobile Crew"},
                     files={"logo": ("logo.png", image_bytes(size=(1200, 300)), "image/png")})
     assert r.status_code == 200

@@ -18,13 +18,16 @@ def bundle_shape(b) -> dict:
             "createdAt": iso(b.created_at)}
 
 
-def release_shape(r, counts: dict | None = None) -> dict | None:
+def release_shape(r, counts: dict | None = None, current: bool | None = None) -> dict | None:
     if r is None:
         return None
     shape = {"id": r.id, "channel": r.channel, "bundleId": r.bundle_id,
              "bundleVersion": r.bundle.version, "promotedAt": iso(r.promoted_at),
              "runtimeVersion": r.runtime_version, "forceImmediate": bool(r.force_immediate),
-             "revertedAt": iso(r.reverted_at)}
+             "revertedAt": iso(r.reverted_at),
+             "promotedBy": r.promoted_by.email if r.promoted_by_id else None}
+    if current is not None:
+        shape["isCurrent"] = current
     if counts is not None:
         shape["eventCounts"] = counts
     return shape
@@ -90,7 +93,9 @@ def history(app_ref):
     items, total = releases.history(app, channel, int_arg("limit", 20, 1, 100),
                                     int_arg("offset", 0, 0))
     counts = releases.event_counts(app, [r.id for r in items])
-    return jsonify({"releases": [release_shape(r, counts[r.id]) for r in items], "total": total})
+    live = releases.current_ids(app)
+    return jsonify({"releases": [release_shape(r, counts[r.id], r.id in live) for r in items],
+                    "total": total})
 
 
 @bp.post("/releases/<release_id>/revert")

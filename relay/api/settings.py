@@ -13,7 +13,8 @@ bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings")
 @action("read")
 def get_settings():
     return jsonify({"team_name": team_settings.team_name(),
-                    "logo_url": shapes.upload_url(team_settings.logo_key())})
+                    "logo_url": shapes.upload_url(team_settings.logo_key()),
+                    "public_url": services().base_url})
 
 
 @bp.patch("")

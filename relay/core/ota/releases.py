@@ -100,10 +100,16 @@ def revert(app: App, release_id, signer: Signer, base_url: str) -> tuple[OtaRele
                     .where(OtaRelease.app == app, _same(OtaRelease.channel, target.channel),
                            _same(OtaRelease.runtime_version, target.runtime_version),
                            OtaRelease.reverted_at.is_null(), OtaRelease.id != target.id)
-                    .order_by(OtaRelease.promoted_at.desc()).first())
+                    .order_by(OtaRelease.promoted_at.desc(), OtaRelease.id).first())
         _point_lane(app, target.channel, target.runtime_version, fallback, signer, base_url)
     log.info("release %s of %s reverted", target.id, app.bundle_id_key)
     return OtaRelease.get_by_id(target.id), fallback
+
+
+def current_ids(app: App) -> set[str]:
+    """The releases that are their lane's current one."""
+    return {lane.release_id for lane in OtaLane.select(OtaLane.release)
+            .where(OtaLane.app == app, OtaLane.release.is_null(False))}
 
 
 def _same(column, value):

@@ -74,9 +74,10 @@ async function manifestKeys() {
   return Array.isArray(data) ? data : [];
 }
 
-function pluginSnippet(app, keys) {
+function pluginSnippet(app, keys, publicUrl) {
   const q = (value) => JSON.stringify(String(value));
-  const origin = location.origin;
+  // The relay's public URL is what manifests name; the browser's own address is the fallback.
+  const origin = publicUrl || location.origin;
   const keyLines = keys.length
     ? keys.map((k) => `      { kid: ${q(k.kid)}, key: ${q(k.key)} },`)
     : ["      // the public key printed by `relay ota-keys`"];
@@ -210,7 +211,8 @@ export async function appUpdatesPage(main, ctx) {
     } catch (error) {
       keysError.show(`Could not read the signing key: ${error.message}`);
     }
-    clear(snippet).append(copyBlock(pluginSnippet(app, keys), "Plugin configuration"));
+    clear(snippet).append(copyBlock(pluginSnippet(app, keys, ctx.settings?.public_url),
+                                    "Plugin configuration"));
   }
 
   // -- bundles
