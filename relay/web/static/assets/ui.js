@@ -274,6 +274,11 @@ export function copyBox(value, label = "Link") {
   const text = h("input", {type: "text", readOnly: true, value, class: "copy-value",
                            "aria-label": label, spellcheck: "false"});
   text.addEventListener("focus", () => text.select());
+  return h("div", {class: "copy-box"}, text, copyButton(value, text));
+}
+
+/** A Copy button for `value`; when the clipboard is out of reach it selects `text` instead. */
+function copyButton(value, text) {
   const button = h("button", {type: "button", class: "button"}, "Copy");
   button.addEventListener("click", async () => {
     const copied = await copyText(value, text);
@@ -281,7 +286,7 @@ export function copyBox(value, label = "Link") {
     if (!copied) text.select();
     setTimeout(() => { button.textContent = "Copy"; }, 2500);
   });
-  return h("div", {class: "copy-box"}, text, button);
+  return button;
 }
 
 /** A multi-line read-only text (a config snippet) with a Copy button. */
@@ -289,14 +294,7 @@ export function copyBlock(value, label = "Snippet") {
   const text = h("textarea", {readOnly: true, class: "copy-value copy-block-value",
                               "aria-label": label, spellcheck: "false", wrap: "off",
                               rows: String(Math.min(24, value.split("\n").length))}, value);
-  const button = h("button", {type: "button", class: "button"}, "Copy");
-  button.addEventListener("click", async () => {
-    const copied = await copyText(value, text);
-    button.textContent = copied ? "Copied" : "Press Ctrl+C to copy";
-    if (!copied) text.select();
-    setTimeout(() => { button.textContent = "Copy"; }, 2500);
-  });
-  return h("div", {class: "copy-block"}, text, h("div", {class: "actions"}, button));
+  return h("div", {class: "copy-block"}, text, h("div", {class: "actions"}, copyButton(value, text)));
 }
 
 async function copyText(value, inputEl) {
