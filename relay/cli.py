@@ -150,7 +150,7 @@ def serve(args, open_browser: bool = False) -> int:
     swept = cleanup.sweep_orphans([services.store, services.recordings], age=0)
     if swept:
         log.info("removed %d file(s) left over from an interrupted run", swept)
-    releases.refresh_manifests(services.signer, services.base_url)  # key or public URL may differ
+    releases.refresh_manifests(lambda: services.signer, services.base_url)  # key or URL may differ
     local, lan = urls(config.host, server.port)
     print(f"Relay {__version__} is running.", flush=True)
     print(f"  Local:   {local}", flush=True)

@@ -18,7 +18,7 @@ JOBS = {
     "drop_old_agent_samples": (lambda svc: agents.drop_old_samples(), 60),
     "sweep_orphans": (lambda svc: cleanup.sweep_orphans([svc.store, svc.recordings]), 60),
     "expire_ota_uploads": (lambda svc: bundles.expire_sessions(svc.store), 10),
-    "refresh_ota_manifests": (lambda svc: releases.refresh_manifests(svc.signer, svc.base_url), 24 * 60),
+    "refresh_ota_manifests": (lambda svc: releases.refresh_manifests(lambda: svc.signer, svc.base_url), 24 * 60),
 }
 
 

@@ -29,6 +29,7 @@ def test_serve_prints_urls_and_setup_code(tmp_path):
         assert stat.S_IMODE(code_file.stat().st_mode) == 0o600
         code = code_file.read_text().strip()
         assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+        assert not (tmp_path / "ota_signing_key.pem").exists()  # made on first OTA use only
         assert (tmp_path / "relay.db").exists()
         r = requests.post(f"http://127.0.0.1:{port}/api/v1/auth/init",
                           json={"email": "a@example.com", "password": PASSWORD})

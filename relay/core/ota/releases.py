@@ -166,13 +166,17 @@ def _stale(manifest_text: str | None, signer: Signer, base_url: str, now: float)
         return True
 
 
-def refresh_manifests(signer: Signer, base_url: str, now: float | None = None) -> int:
+def refresh_manifests(signer, base_url: str, now: float | None = None) -> int:
     """Sign stale lane manifests anew: at start (the key or public URL may have changed) and
-    daily, long before the one-year signatures run out."""
+    daily, long before the one-year signatures run out. `signer` may be a callable giving the
+    Signer, so a relay that never released anything never creates a signing key."""
     now = now or time.time()
     refreshed = 0
     with database.atomic("IMMEDIATE"):
-        for lane in OtaLane.select().where(OtaLane.release.is_null(False)):
+        lanes = list(OtaLane.select().where(OtaLane.release.is_null(False)))
+        if lanes and callable(signer):
+            signer = signer()
+        for lane in lanes:
             if not _stale(lane.manifest, signer, base_url, now):
                 continue
             release_row = OtaRelease.get_by_id(lane.release_id)
