@@ -503,12 +503,14 @@ export async function buildPage(main, ctx) {
   }
 
   function commentItem(c) {
-    const mine = c.author === ctx.me.email;
+    const mine = c.authorId != null ? c.authorId === ctx.me.id : c.author === ctx.me.email;
+    const name = c.authorDisplayName || c.author;
     return h("article", {class: "comment", "data-comment-id": c.id},
-      avatar(c.authorAvatarUrl, c.author),
+      avatar(c.authorAvatarUrl, name),
       h("div", {class: "comment-main"},
         h("div", {class: "comment-head"},
-          h("span", {class: "strong"}, c.author),
+          h("span", {class: "strong"}, name),
+          name !== c.author ? h("span", {class: "muted small"}, c.author) : null,
           mine ? h("span", {class: "chip"}, "you") : null,
           h("time", {class: "muted small", datetime: c.created_at}, formatDate(c.created_at)),
           canReview && (mine || isAdmin)
