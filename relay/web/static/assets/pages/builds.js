@@ -189,7 +189,7 @@ export async function buildsPage(main, ctx) {
 
   const search = h("input", {type: "search", name: "q", value: state.q, class: "search",
                              "aria-label": "Search builds",
-                             placeholder: "Search versions and labels"});
+                             placeholder: "Search versions, labels and apps"});
   const platformFilter = select("platform", [{value: "", label: "All platforms"},
                                              {value: "ios", label: "iOS"},
                                              {value: "android", label: "Android"}],
