@@ -254,6 +254,19 @@ export function chosenFile(data, name) {
   return file instanceof File && file.size > 0 ? file : null;
 }
 
+/**
+ * PATCH `path` with a text field and an optional image from a form (multipart), then empty the
+ * file input: once saved, the same picture is not sent again.
+ */
+export async function patchWithImage(path, data, el, textName, fileName) {
+  const body = new FormData();
+  body.set(textName, data.get(textName));
+  const image = chosenFile(data, fileName);
+  if (image) body.set(fileName, image);
+  await api("PATCH", path, body);
+  el.elements[fileName].value = "";
+}
+
 /** An image file input that previews the picked image in `preview` (an element to replace). */
 export function imagePicker(name, label, current, hint) {
   let preview = current;

@@ -1,7 +1,7 @@
 // Pages every signed-in member has: home, personal access tokens, profile.
 
-import {api, avatar, checkPasswordsMatch, chosenFile, clear, confirmDialog, copyBox, field, form,
-        formatDate, h, imagePicker, input, message, pageHeader, panel, select, table}
+import {api, avatar, checkPasswordsMatch, clear, confirmDialog, copyBox, field, form,
+        formatDate, h, imagePicker, input, message, pageHeader, patchWithImage, panel, select, table}
   from "../ui.js";
 
 export async function homePage(main, ctx) {
@@ -121,12 +121,7 @@ export async function profilePage(main, ctx) {
   const profileForm = form({
     submit: "Save profile",
     onSubmit: async (data, el) => {
-      const body = new FormData();
-      body.set("display_name", data.get("display_name"));
-      const picture = chosenFile(data, "avatar");
-      if (picture) body.set("avatar", picture);
-      await api("PATCH", "profile", body);
-      el.elements.avatar.value = "";  // saved: don't send it again
+      await patchWithImage("profile", data, el, "display_name", "avatar");
       await ctx.reloadSession();
       return "Profile saved.";
     },

@@ -1,7 +1,7 @@
 // Admin pages: team members and invitations, team settings, logs.
 
-import {api, avatar, chosenFile, clear, confirmDialog, copyBox, field, form, formatDate, h,
-        imagePicker, input, message, pageHeader, panel, select, table} from "../ui.js";
+import {api, avatar, clear, confirmDialog, copyBox, field, form, formatDate, h,
+        imagePicker, input, message, pageHeader, panel, patchWithImage, select, table} from "../ui.js";
 
 const ROLES = ["Admin", "Developer", "QA", "Viewer"];
 
@@ -184,12 +184,7 @@ export async function settingsPage(main, ctx) {
     panel("Team", form({
       submit: "Save settings",
       onSubmit: async (data, el) => {
-        const body = new FormData();
-        body.set("team_name", data.get("team_name"));
-        const logo = chosenFile(data, "logo");
-        if (logo) body.set("logo", logo);
-        await api("PATCH", "settings", body);
-        el.elements.logo.value = "";  // saved: don't send it again
+        await patchWithImage("settings", data, el, "team_name", "logo");
         await ctx.reloadSession();
         return "Settings saved.";
       },
