@@ -3,7 +3,7 @@
 - the server's peak memory during that upload above idle (target < 100 MB),
 - req/s of GET /api/v1/builds?limit=20 with 100,000 builds beside GET /healthz (target ≥ 50%).
 
-Run: .venv/bin/python bench/builds_bench.py [--size-mb 500] [--builds 100000] [--seconds 5]
+Run: .venv/bin/python bench/builds_bench.py [--size-mb 500] [--rounds 3] [--builds 100000] [--seconds 5]
 """
 import argparse
 import http.client
@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import threading
@@ -40,6 +41,7 @@ def make_apk(path: Path, size_mb: int) -> Path:
 
 
 def upload(port: int, token: str, path: Path) -> tuple[int, float]:
+    """POST the file as CI does (multipart); (build id, seconds until the 201 arrived)."""
     boundary = "benchboundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"app.apk\"\r\n"
             "Content-Type: application/vnd.android.package-archive\r\n\r\n").encode()
@@ -61,7 +63,16 @@ def upload(port: int, token: str, path: Path) -> tuple[int, float]:
     elapsed = time.perf_counter() - start
     if resp.status != 201:
         raise RuntimeError(f"upload failed: {resp.status} {body[:200]!r}")
-    return resp.status, elapsed
+    return json.loads(body)["id"], elapsed
+
+
+def timed(*commands) -> float:
+    """Seconds to run the commands, after the page cache has been written out."""
+    subprocess.run(["sync"], check=True)
+    start = time.perf_counter()
+    for command in commands:
+        subprocess.run(command, check=True)
+    return time.perf_counter() - start
 
 
 def peak_rss(pid: int, stop: threading.Event, out: list) -> None:
@@ -95,6 +106,7 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=500)
     parser.add_argument("--builds", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     relay = RelayProcess()
@@ -111,30 +123,32 @@ def main() -> int:
         apk = make_apk(work / "big.apk", args.size_mb)
         size = apk.stat().st_size
         copy = relay.data_dir / "tmp" / "cp-copy.apk"
-        start = time.perf_counter()
-        subprocess.run(["cp", str(apk), str(copy)], check=True)
-        cp_secs = time.perf_counter() - start
-        os.unlink(copy)
-        subprocess.run(["sync"], check=True)
-        start = time.perf_counter()  # the same copy made durable, as an upload is (fsync)
-        subprocess.run(["cp", str(apk), str(copy)], check=True)
-        subprocess.run(["sync", str(copy)], check=True)
-        cp_sync_secs = time.perf_counter() - start
-        os.unlink(copy)
-        subprocess.run(["sync"], check=True)
-
         idle = psutil.Process(relay.proc.pid).memory_info().rss
         stop, peaks = threading.Event(), []
         watcher = threading.Thread(target=peak_rss, args=(relay.proc.pid, stop, peaks))
         watcher.start()
-        _, up_secs = upload(relay.port, token, apk)
+        # This machine's disk and memory speeds drift from minute to minute: interleave the
+        # three measurements round by round and compare medians.
+        cps, cp_syncs, uploads = [], [], []
+        for round_no in range(1, args.rounds + 1):
+            cps.append(timed(["cp", str(apk), str(copy)]))
+            os.unlink(copy)
+            cp_syncs.append(timed(["cp", str(apk), str(copy)], ["sync", str(copy)]))
+            os.unlink(copy)
+            subprocess.run(["sync"], check=True)
+            build_id, secs = upload(relay.port, token, apk)
+            uploads.append(secs)
+            request(relay.port, "DELETE", f"/api/v1/builds/{build_id}", headers=headers)
+            print(f"round {round_no}: cp {cps[-1]:.2f} s, cp + sync {cp_syncs[-1]:.2f} s, "
+                  f"upload {secs:.2f} s", flush=True)
         stop.set()
         watcher.join()
-        print(f"upload of {size / MB:.0f} MB: {size / MB / up_secs:7.0f} MB/s "
-              f"({up_secs:.2f} s); cp: {size / MB / cp_secs:7.0f} MB/s ({cp_secs:.2f} s) "
+        cp_secs, cp_sync_secs, up_secs = (statistics.median(x) for x in (cps, cp_syncs, uploads))
+        print(f"upload of {size / MB:.0f} MB (median of {args.rounds}): {size / MB / up_secs:.0f} MB/s "
+              f"({up_secs:.2f} s); cp: {size / MB / cp_secs:.0f} MB/s ({cp_secs:.2f} s) "
               f"-> {cp_secs / up_secs:.0%} of cp (target >= 40%); cp + sync of the copy: "
               f"{size / MB / cp_sync_secs:.0f} MB/s -> {cp_sync_secs / up_secs:.0%}")
-        print(f"server memory: idle {idle / MB:.0f} MB, peak during upload {peaks[0] / MB:.0f} MB "
+        print(f"server memory: idle {idle / MB:.0f} MB, peak during uploads {peaks[0] / MB:.0f} MB "
               f"-> +{(peaks[0] - idle) / MB:.0f} MB (target < 100 MB)")
 
         seed_builds(relay.data_dir / "relay.db", args.builds)

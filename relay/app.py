@@ -1,7 +1,7 @@
 """The Flask app factory: services, blueprints, the permission gate and JSON errors."""
 import logging
 
-from flask import Flask, Request, g, jsonify, request
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from relay import logbuffer
@@ -9,8 +9,8 @@ from relay.api import BLUEPRINTS, guard
 from relay.config import Config
 from relay.core.errors import RelayError
 from relay.db import ensure_connected
+from relay.request import MAX_FORM_MEMORY, MAX_FORM_PARTS, RelayRequest, discard_spools
 from relay.services import open_services
-from relay.spool import Spool
 from relay.web import bp as web_bp
 
 log = logging.getLogger("relay.http")
@@ -23,35 +23,14 @@ HTTP_MESSAGES = {
 }
 
 
-class RelayRequest(Request):
-    """Every uploaded file part is spooled to DATA_DIR/tmp, hashed as it arrives."""
-
-    def _get_file_stream(self, total_content_length, content_type, filename=None,
-                         content_length=None):
-        spool = Spool(self.app_services().data_dir / "tmp")
-        g.setdefault("spools", []).append(spool)
-        return spool
-
-    @staticmethod
-    def app_services():
-        from flask import current_app
-        return current_app.extensions["relay"]
-
-
-def _discard_spools(_exc=None) -> None:
-    """Whatever a request spooled and did not commit is removed when it ends, however it ends."""
-    for spool in g.pop("spools", ()):
-        spool.discard()
-
-
 def create_app(config: Config) -> Flask:
     logs = logbuffer.setup(config.log_level)
     services = open_services(config, logs)
     app = Flask(__name__, static_folder=None)
     app.request_class = RelayRequest
-    app.teardown_request(_discard_spools)
+    app.teardown_request(discard_spools)
     app.config.update(MAX_CONTENT_LENGTH=config.max_json_bytes,
-                      MAX_FORM_MEMORY_SIZE=1024 * 1024, MAX_FORM_PARTS=50)  # > the parser's 64 KB reads
+                      MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY, MAX_FORM_PARTS=MAX_FORM_PARTS)
     app.json.sort_keys = False
     app.url_map.merge_slashes = False  # its 308 redirect would be an HTML page under /api/
     app.extensions["relay"] = services

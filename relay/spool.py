@@ -7,11 +7,12 @@ import secrets
 import threading
 from pathlib import Path
 
-BATCH = 4 * 1024 * 1024  # bytes handed to the hashing thread at a time
+BATCH = 1024 * 1024  # bytes handed to the hashing thread at a time
+WRITEBACK = 32 * 1024 * 1024  # bytes after which the disk write of what came so far is started
 
 
 class _Hasher:
-    """SHA-256 of large files on a second thread, fed in 4 MB batches: hashlib releases the GIL,
+    """SHA-256 of large files on a second thread, fed in 1 MB batches: hashlib releases the GIL,
     so hashing overlaps the parsing and writing of the upload instead of adding to it."""
 
     def __init__(self):
@@ -33,7 +34,8 @@ class _Hasher:
                 self._queue = queue.Queue(4)
                 self._thread = threading.Thread(target=self._run, daemon=True, name="spool-hash")
                 self._thread.start()
-            self._queue.put(b"".join(self._pending))
+            pending = self._pending
+            self._queue.put(pending[0] if len(pending) == 1 else b"".join(pending))
             self._pending, self._pending_size = [], 0
 
     def hexdigest(self) -> str:
@@ -56,12 +58,26 @@ class Spool:
         self._file = open(self.path, "w+b")
         self._hash = _Hasher()
         self.size = 0
+        self._written_back = 0
+        self._synced = None
         self.committed = False
 
     def write(self, data) -> int:
         self._hash.update(data)
         self.size += len(data)
-        return self._file.write(data)
+        written = self._file.write(data)
+        if self.size - self._written_back >= WRITEBACK:
+            self._start_writeback()
+        return written
+
+    def _start_writeback(self) -> None:
+        """Have the kernel start writing what is spooled so far (without waiting for it), so the
+        disk works while the upload is still arriving and the fsync at commit has little left."""
+        if hasattr(os, "posix_fadvise"):  # Linux; elsewhere the fsync does it all
+            self._file.flush()
+            os.posix_fadvise(self._file.fileno(), self._written_back,
+                             self.size - self._written_back, os.POSIX_FADV_DONTNEED)
+        self._written_back = self.size
 
     @property
     def sha256(self) -> str:
@@ -70,10 +86,17 @@ class Spool:
     def __getattr__(self, name):  # read, seek, tell, readline … of the underlying file
         return getattr(self._file, name)
 
+    def sync(self) -> None:
+        """Make what is spooled durable: the slow part of a commit, best done before taking the
+        database's write lock (commit then finds nothing left to do)."""
+        if self._synced != self.size:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._synced = self.size
+
     def commit(self, target: Path) -> None:
         """Make the complete file durable and move it to `target` (same filesystem)."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self.sync()
         self._file.close()
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, target)

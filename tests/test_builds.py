@@ -157,6 +157,23 @@ def test_oversize_upload_is_413_and_leaves_nothing(relay_factory, tmp_path):
     assert stored_files(relay) == [] and tmp_files(relay) == []
 
 
+def test_oversize_form_fields_are_413_and_leave_nothing(relay, admin, ci, tmp_path):
+    """A text field beyond 2 MB, or more than 50 parts, is refused while parsing: no build, no
+    spooled file, and the server goes on serving."""
+    path = bf.write_zip(tmp_path / "RelayDemo.app.zip", bf.app_files())
+    r = upload(ci, path, label="x" * (2 * 1024 * 1024 + 1))
+    assert r.status_code == 413 and r.json() == {"error": "Request body too large"}
+    with open(path, "rb") as fh:
+        r = ci.post("/api/v1/builds", files={"file": (path.name, fh)},
+                    data={f"extra{i}": "x" for i in range(50)})
+    assert r.status_code == 413 and r.json() == {"error": "Request body too large"}
+    assert admin.get("/api/v1/builds").json()["total"] == 0
+    assert stored_files(relay) == [] and tmp_files(relay) == []
+    r = upload(ci, path, label="rc-2")
+    assert r.status_code == 201
+    assert admin.get(f"/api/v1/builds/{r.json()['id']}").json()["version_label"] == "rc-2"
+
+
 def test_viewer_and_qa_cannot_upload(relay, member, tmp_path):
     path = bf.write_zip(tmp_path / "a.app.zip", bf.app_files())
     for role in ("Viewer", "QA"):

@@ -64,6 +64,8 @@ def ingest(store: BlobStore, spool: Spool, filename: str, uploader: User, status
     label = validate_label(label)
     spool.flush()
     info = inspect_build(spool.path, filename)  # InvalidBuild is a 400 with the reason
+    spool.sync()  # outside the write lock
+    sha256 = spool.sha256
     icon_key = store.put_bytes("icons", "png", info.icon_png) if info.icon_png else None
     key = store.new_key("builds", _ext(filename))
     old_icon = None
@@ -75,7 +77,7 @@ def ingest(store: BlobStore, spool: Spool, filename: str, uploader: User, status
                 version_name=info.version_name or "", build_number=info.build_number or "",
                 display_name=info.display_name, min_os=info.min_os, version_label=label,
                 status_label=status, file_key=key, file_name=safe_file_name(filename),
-                file_size=spool.size, sha256=spool.sha256, uploaded_by=uploader)
+                file_size=spool.size, sha256=sha256, uploaded_by=uploader)
             if icon_key:
                 old_icon = app.icon
                 App.update(icon=icon_key).where(App.id == app.id).execute()

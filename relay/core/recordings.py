@@ -43,6 +43,7 @@ def save(store: BlobStore, spool: Spool, limit: int, uploader: User, session_id=
         raise Invalid("video must be a webm or mp4 file")
     ext, mime = kind
     key = store.new_key(FOLDER, ext)
+    spool.sync()
     now = utcnow()
     try:
         with database.atomic():

@@ -2,7 +2,6 @@
 import hashlib
 import hmac
 import logging
-import os
 import time
 import uuid as uuidlib
 from datetime import timedelta, timezone
@@ -77,8 +76,7 @@ def receive(upload: OtaUpload, store: BlobStore, spool: Spool) -> None:
     The object is swapped in under the write lock, after checking again that the session is
     still open: a PUT racing a finalize (or the expiry job) must not replace a finalized
     bundle's file or leave a file behind a deleted session."""
-    spool.flush()
-    os.fsync(spool.fileno())  # the slow part, outside the lock
+    spool.sync()
     with database.atomic("IMMEDIATE"):
         receiving(upload.id)
         spool.commit(store.root / upload.storage_key)
