@@ -9,7 +9,8 @@ from relay.api import BLUEPRINTS, guard
 from relay.config import Config
 from relay.core.errors import RelayError
 from relay.db import ensure_connected
-from relay.request import MAX_FORM_MEMORY, MAX_FORM_PARTS, RelayRequest, discard_spools
+from relay.multipart_spool import MAX_FORM_MEMORY, MAX_FORM_PARTS
+from relay.request import RelayRequest, discard_spools
 from relay.services import open_services
 from relay.web import bp as web_bp
 

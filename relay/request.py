@@ -1,34 +1,29 @@
-"""The request class: every uploaded file part is spooled to DATA_DIR/tmp, hashed as it arrives,
-by werkzeug's multipart parser reading 1 MB at a time."""
-from flask import Request, current_app, g
-from werkzeug.formparser import FormDataParser, MultiPartParser
+"""The request class: every uploaded file part is spooled to DATA_DIR/tmp, hashed as it arrives.
 
+Under Relay's server, multipart bodies were already parsed while they arrived
+(relay/multipart_spool.py); under any other WSGI server werkzeug parses them here."""
+from flask import Request, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from relay.core.errors import Invalid
+from relay.multipart_spool import SpoolingBody
 from relay.spool import Spool
-
-# werkzeug reads 64 KB at a time by default; per read it runs Python code and copies the chunk
-# several times, which halves the throughput of a large upload. 1 MB reads cost a few MB of memory.
-READ_SIZE = 1024 * 1024
-# The parser refuses a read that would grow its buffer past this, so it must exceed READ_SIZE.
-# It is also the largest text field accepted.
-MAX_FORM_MEMORY = 2 * READ_SIZE
-MAX_FORM_PARTS = 50
-
-
-class _FormDataParser(FormDataParser):
-    def _parse_multipart(self, stream, mimetype, content_length, options):
-        boundary = options.get("boundary", "").encode("ascii")
-        if not boundary:
-            raise ValueError("Missing boundary")
-        parser = MultiPartParser(stream_factory=self.stream_factory,
-                                 max_form_memory_size=self.max_form_memory_size,
-                                 max_form_parts=self.max_form_parts, cls=self.cls,
-                                 buffer_size=READ_SIZE)
-        form, files = parser.parse(stream, boundary, content_length)
-        return stream, form, files
 
 
 class RelayRequest(Request):
-    form_data_parser_class = _FormDataParser
+    def _load_form_data(self) -> None:
+        body = self.environ.get("wsgi.input")
+        if "form" in self.__dict__ or not isinstance(body, SpoolingBody):
+            return super()._load_form_data()
+        stream = self.stream  # a body over this route's limit is a 413 here, as with werkzeug
+        if body.too_large:
+            raise RequestEntityTooLarge()
+        if body.error:
+            raise Invalid(f"malformed multipart body: {body.error}")
+        d = self.__dict__
+        d["stream"] = stream
+        d["form"] = self.parameter_storage_class(body.fields)
+        d["files"] = self.parameter_storage_class(body.files)
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
@@ -38,6 +33,10 @@ class RelayRequest(Request):
 
 
 def discard_spools(_exc=None) -> None:
-    """Whatever a request spooled and did not commit is removed when it ends, however it ends."""
+    """Whatever a request spooled and did not commit is removed when it ends, however it ends
+    (before its response is sent)."""
     for spool in g.pop("spools", ()):
         spool.discard()
+    body = request.environ.get("wsgi.input")
+    if isinstance(body, SpoolingBody):
+        body.close()

@@ -5,9 +5,12 @@ import logging
 import signal
 import threading
 import time
+from pathlib import Path
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+
+from relay import multipart_spool
 
 log = logging.getLogger("relay.server")
 
@@ -19,7 +22,7 @@ class PortInUse(Exception):
 
 
 class Server:
-    def __init__(self, app, host: str, port: int, threads: int = 8,
+    def __init__(self, app, host: str, port: int, spool_dir: Path, threads: int = 8,
                  max_body: int = 1024 * 1024 * 1024):
         try:
             # The app enforces each route's own body limit with a JSON 413; waitress's cap sits
@@ -27,11 +30,12 @@ class Server:
             self._srv = create_server(app, host=host, port=port, threads=threads,
                                       ident="relay", clear_untrusted_proxy_headers=True,
                                       channel_timeout=120, connection_limit=200,
-                                      max_request_body_size=max_body, recv_bytes=256 * 1024)
+                                      max_request_body_size=max_body, recv_bytes=1024 * 1024)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(f"port {port} on {host} is already in use") from None
             raise
+        self._srv.channel_class = multipart_spool.channel_class(spool_dir)
         self._stopping = threading.Event()
 
     @property

@@ -1,0 +1,161 @@
+"""Multipart bodies are parsed while they arrive (relay/multipart_spool.py): what a client sees
+for well-formed, malformed, abandoned and unauthorized bodies, and that nothing is left behind."""
+import hashlib
+import http.client
+import io
+import json
+import socket
+import time
+import zipfile
+
+import pytest
+
+import buildfiles as bf
+from conftest import make_token
+
+BOUNDARY = "relay-test-boundary"
+
+
+def part(name: str, value: bytes, filename: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+    return (f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + value + b"\r\n"
+
+
+def body(*parts: bytes) -> bytes:
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def post(relay, path: str, payload: bytes, token: str | None = None, chunked=False):
+    conn = http.client.HTTPConnection("127.0.0.1", relay.port, timeout=30)
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if chunked:
+        pieces = (payload[i:i + 70_000] for i in range(0, len(payload), 70_000))
+        conn.request("POST", path, body=pieces, headers=headers, encode_chunked=True)
+    else:
+        conn.request("POST", path, body=payload, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data
+
+
+def tmp_files(relay):
+    return sorted(p.name for p in (relay.data_dir / "tmp").iterdir())
+
+
+def wait_for_empty_tmp(relay, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while tmp_files(relay) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return tmp_files(relay)
+
+
+@pytest.fixture
+def token(admin):
+    return make_token(admin, "builds:write")
+
+
+@pytest.fixture
+def apk_bytes(tmp_path):
+    return bf.demo_apk(tmp_path / "app.apk").read_bytes()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_file_before_and_after_fields_with_and_without_content_length(relay, admin, token,
+                                                                       apk_bytes, chunked):
+    payload = body(part("file", apk_bytes, "app.apk"), part("status", b"Done"),
+                   part("label", b"nightly"))
+    status, data = post(relay, "/api/v1/builds", payload, token, chunked=chunked)
+    assert status == 201, data
+    build = admin.get("/api/v1/builds").json()["items"][0]
+    assert (build["status_label"], build["version_label"]) == ("Done", "nightly")
+    assert build["sha256"] == hashlib.sha256(apk_bytes).hexdigest()
+    assert build["file_size"] == len(apk_bytes)
+    assert admin.get(f"/api/v1/builds/{build['id']}/download").content == apk_bytes
+    assert tmp_files(relay) == []
+
+
+def test_a_file_holding_boundary_lookalikes_arrives_intact(relay, admin, token, apk_bytes):
+    """Bytes that nearly match the delimiter, split across network reads, are file data."""
+    buf = io.BytesIO(apk_bytes)
+    tricky = (b"\r\n--" + BOUNDARY.encode()[:-1] + b"X") * 50_000 + b"\r\r\n-\r\n--"
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_STORED) as zf:
+        zf.writestr("assets/tricky.bin", tricky)
+    data = buf.getvalue()
+    status, _ = post(relay, "/api/v1/builds", body(part("file", data, "app.apk")), token)
+    assert status == 201
+    build = admin.get("/api/v1/builds").json()["items"][0]
+    assert build["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("payload, message", [
+    (part("file", b"x" * 5000, "app.apk"), "Unexpected end of multipart stream"),  # no end
+    (b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition form-data\r\n\r\nx\r\n"
+     + f"--{BOUNDARY}--\r\n".encode(), ""),  # header without a colon
+    (b"no boundary anywhere" * 100, ""),
+])
+def test_malformed_bodies_are_a_clear_400_and_leave_nothing(relay, admin, token, payload,
+                                                              message):
+    status, data = post(relay, "/api/v1/builds", payload, token)
+    assert status == 400, data
+    error = json.loads(data)["error"]
+    assert error.startswith("malformed multipart body: ") and message in error
+    assert tmp_files(relay) == []
+    assert admin.get("/api/v1/builds").json()["total"] == 0
+
+
+def test_an_unauthorized_upload_is_refused_and_its_spool_removed(relay, admin, apk_bytes):
+    padded = apk_bytes + bytes(3 * 1024 * 1024)
+    status, data = post(relay, "/api/v1/builds", body(part("file", padded, "app.apk")))
+    assert status == 401, data
+    viewer_token = make_token(admin, "view")
+    status, _ = post(relay, "/api/v1/builds", body(part("file", padded, "app.apk")), viewer_token)
+    assert status == 403
+    assert tmp_files(relay) == []
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_nothing(relay, admin, token, apk_bytes):
+    payload = body(part("file", apk_bytes + bytes(8 * 1024 * 1024), "app.apk"))
+    sock = socket.create_connection(("127.0.0.1", relay.port))
+    sock.sendall((f"POST /api/v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                  f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                  f"Content-Length: {len(payload)}\r\n\r\n").encode())
+    sock.sendall(payload[:len(payload) // 2])
+    deadline = time.monotonic() + 5
+    while not tmp_files(relay) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(tmp_files(relay)) == 1  # half the build was being written
+    sock.close()
+    assert wait_for_empty_tmp(relay) == []
+    assert admin.get("/api/v1/builds").json()["total"] == 0
+    status, _ = post(relay, "/api/v1/builds", body(part("file", apk_bytes, "app.apk")), token)
+    assert status == 201  # and the server goes on
+
+
+def test_too_many_parts_is_413(relay, token, apk_bytes):
+    fields = [part(f"f{i}", b"x") for i in range(60)]
+    status, data = post(relay, "/api/v1/builds", body(part("file", apk_bytes, "app.apk"), *fields),
+                        token)
+    assert status == 413 and b"Request body too large" in data
+    assert tmp_files(relay) == []
+
+
+def test_text_fields_keep_their_charset(relay, admin, token, apk_bytes):
+    label = "Prüfung"
+    field = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"label\"\r\n"
+             "Content-Type: text/plain; charset=iso-8859-1\r\n\r\n").encode() + \
+        label.encode("iso-8859-1") + b"\r\n"
+    status, _ = post(relay, "/api/v1/builds", body(field, part("file", apk_bytes, "app.apk")),
+                     token)
+    assert status == 201
+    assert admin.get("/api/v1/builds").json()["items"][0]["version_label"] == label
+
+
+def test_json_routes_refuse_multipart_bodies(relay, admin):
+    r = admin.post("/api/v1/tokens", files={"name": ("n.txt", b"x" * 100_000)})
+    assert r.status_code == 400 and r.json() == {"error": "Malformed JSON body"}
+    assert tmp_files(relay) == []
+    assert admin.get("/api/v1/auth/me").status_code == 200
