@@ -7,22 +7,14 @@ from werkzeug.exceptions import HTTPException
 from relay import logbuffer
 from relay.api import BLUEPRINTS, guard
 from relay.config import Config
-from relay.core.errors import RelayError
+from relay.core.errors import HTTP_MESSAGES, RelayError
 from relay.db import ensure_connected
-from relay.multipart_spool import MAX_FORM_MEMORY, MAX_FORM_PARTS
+from relay.bodies import MAX_FORM_MEMORY, MAX_FORM_PARTS
 from relay.request import RelayRequest, discard_spools
 from relay.services import open_services
 from relay.web import bp as web_bp
 
 log = logging.getLogger("relay.http")
-
-HTTP_MESSAGES = {
-    400: "Bad request",
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Request body too large",
-}
-
 
 def create_app(config: Config) -> Flask:
     logs = logbuffer.setup(config.log_level)

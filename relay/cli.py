@@ -137,8 +137,8 @@ def serve(args, open_browser: bool = False) -> int:
     services = app.extensions["relay"]
     try:
         data_lock = datadir.lock(config.data_dir)
-        server = Server(app, config.host, config.port, config.data_dir / "tmp",
-                        threads=config.threads, max_body=config.max_body_bytes)
+        server = Server(app, config.host, config.port, threads=config.threads,
+                        max_body=config.max_body_bytes)
     except datadir.InUse as exc:
         print(f"relay: {exc}. Stop that relay first, or use --data-dir.", file=sys.stderr)
         return 1

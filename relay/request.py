@@ -1,12 +1,12 @@
 """The request class: every uploaded file part is spooled to DATA_DIR/tmp, hashed as it arrives.
 
-Under Relay's server, multipart bodies were already parsed while they arrived
-(relay/multipart_spool.py); under any other WSGI server werkzeug parses them here."""
+Under Relay's server, multipart bodies were already parsed while they arrived (relay/bodies.py);
+under any other WSGI server werkzeug parses them here."""
 from flask import Request, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from relay.core.errors import Invalid
-from relay.multipart_spool import SpoolingBody
+from relay.bodies import SpoolingBody
 from relay.spool import Spool
 
 

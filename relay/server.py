@@ -5,12 +5,11 @@ import logging
 import signal
 import threading
 import time
-from pathlib import Path
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
-from relay import multipart_spool
+from relay import bodies
 
 log = logging.getLogger("relay.server")
 
@@ -22,7 +21,7 @@ class PortInUse(Exception):
 
 
 class Server:
-    def __init__(self, app, host: str, port: int, spool_dir: Path, threads: int = 8,
+    def __init__(self, app, host: str, port: int, threads: int = 8,
                  max_body: int = 1024 * 1024 * 1024):
         try:
             # The app enforces each route's own body limit with a JSON 413; waitress's cap sits
@@ -35,7 +34,7 @@ class Server:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(f"port {port} on {host} is already in use") from None
             raise
-        self._srv.channel_class = multipart_spool.channel_class(spool_dir)
+        self._srv.channel_class = bodies.channel_for(app)  # route limits, multipart on arrival
         self._stopping = threading.Event()
 
     @property

@@ -49,8 +49,8 @@ class LiveRelay:
                                    "port": self.port}, env=settings)
         self.app = create_app(self.config)
         self.services = self.app.extensions["relay"]
-        self.server = Server(self.app, "127.0.0.1", self.port, self.config.data_dir / "tmp",
-                             threads=8, max_body=self.config.max_body_bytes)
+        self.server = Server(self.app, "127.0.0.1", self.port, threads=8,
+                             max_body=self.config.max_body_bytes)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.port}"

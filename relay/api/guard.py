@@ -3,6 +3,7 @@ how large may the body be. Routes only declare; nothing is decided in the handle
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 from relay.core import tokens
 from relay.core.errors import Forbidden
@@ -42,6 +43,28 @@ def body_limit(setting: str):
 
 def services():
     return current_app.extensions["relay"]
+
+
+def _body_limit(view, config) -> int | None:
+    setting = getattr(view, "relay_body_limit", None)
+    return getattr(config, setting) + UPLOAD_SLACK if setting else None
+
+
+def body_limits(app):
+    """(method, path) -> the body limit of the route they lead to, for the HTTP server to apply
+    while a body arrives; the app checks the same limit again when it reads the body."""
+    adapter = app.url_map.bind("relay")
+    config = app.extensions["relay"].config
+    default = app.config["MAX_CONTENT_LENGTH"]
+
+    def limit_for(method: str, path: str) -> int:
+        try:
+            endpoint, _ = adapter.match(path, method)
+        except HTTPException:  # 404, 405, redirects: the app answers without the body
+            return default
+        limit = _body_limit(app.view_functions.get(endpoint), config)
+        return default if limit is None else limit
+    return limit_for
 
 
 def identify(strict: bool) -> Identity | None:
@@ -91,9 +114,9 @@ def before_request():
     declared = getattr(view, "relay_action", None)
     if declared is None:
         raise RuntimeError(f"route {request.endpoint} declares no permission action")
-    limit = getattr(view, "relay_body_limit", None)
-    if limit:
-        request.max_content_length = getattr(services().config, limit) + UPLOAD_SLACK
+    limit = _body_limit(view, services().config)
+    if limit is not None:
+        request.max_content_length = limit
     if not getattr(view, "relay_cross_site", False):
         _check_origin()
     g.identity = identify(strict=declared != PUBLIC)

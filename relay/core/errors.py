@@ -1,5 +1,13 @@
 """Errors the domain raises; the HTTP layer turns each into `{"error": message}` with its status."""
 
+# What `{"error": …}` says for errors found before any domain code runs.
+HTTP_MESSAGES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+}
+
 
 class RelayError(Exception):
     status = 400

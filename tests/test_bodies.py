@@ -1,5 +1,6 @@
-"""Multipart bodies are parsed while they arrive (relay/multipart_spool.py): what a client sees
-for well-formed, malformed, abandoned and unauthorized bodies, and that nothing is left behind."""
+"""Request bodies as they arrive (relay/bodies.py): route limits applied before a body is stored,
+multipart parsed on arrival, and what a client sees for well-formed, malformed, oversized,
+abandoned and unauthorized bodies, with nothing left behind."""
 import hashlib
 import http.client
 import io
@@ -159,3 +160,77 @@ def test_json_routes_refuse_multipart_bodies(relay, admin):
     assert r.status_code == 400 and r.json() == {"error": "Malformed JSON body"}
     assert tmp_files(relay) == []
     assert admin.get("/api/v1/auth/me").status_code == 200
+
+
+def read_response(sock, wait: float = 10.0) -> bytes:
+    """One whole HTTP response (head and Content-Length body) from the socket."""
+    sock.settimeout(wait)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536)
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
+def raw_request(relay, head: str, body: bytes = b"") -> bytes:
+    with socket.create_connection(("127.0.0.1", relay.port)) as sock:
+        sock.sendall(head.encode() + body)
+        return read_response(sock)
+
+
+def test_over_the_route_limit_with_expect_continue_is_refused_before_the_body(relay, token):
+    """curl asks `Expect: 100-continue` before a large body: it gets the JSON 413 at once and
+    never sends the build."""
+    head = (f"POST /api/v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {600 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n")
+    start = time.monotonic()
+    answer = raw_request(relay, head)
+    assert time.monotonic() - start < 5
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in answer
+    assert b"Content-Type: application/json" in answer
+    assert answer.endswith(b'{"error": "Request body too large"}')
+    assert tmp_files(relay) == []
+
+
+@pytest.mark.parametrize("path, size", [
+    ("/api/v1/auth/login", 3 * 1024 * 1024),  # JSON routes: 1 MB
+    ("/api/v1/profile", 3 * 1024 * 1024),  # images: 2 MB
+])
+def test_over_the_route_limit_without_expect_is_read_unstored_then_413(relay, admin, path, size):
+    """A client that sends its whole body still gets the JSON 413 (not a reset connection), and
+    nothing of the body is kept meanwhile."""
+    payload = body(part("avatar", bytes(size), "a.png"))
+    cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
+    head = (f"PATCH {path} HTTP/1.1\r\n" if path.endswith("profile") else f"POST {path} HTTP/1.1\r\n")
+    head += (f"Host: 127.0.0.1:{relay.port}\r\nCookie: {cookie}\r\nOrigin: {relay.url}\r\n"
+             f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+             f"Content-Length: {len(payload)}\r\n\r\n")
+    sock = socket.create_connection(("127.0.0.1", relay.port))
+    sock.sendall(head.encode() + payload[:len(payload) // 2])
+    time.sleep(0.2)
+    assert tmp_files(relay) == []  # half of it has arrived, none of it is stored
+    sock.sendall(payload[len(payload) // 2:])
+    answer = read_response(sock)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413 ") and b'{"error":"Request body too large"}' in answer
+    assert tmp_files(relay) == []
+
+
+def test_over_the_server_cap_is_a_json_413(relay, token):
+    head = (f"POST /api/v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {5 * 1024 ** 3}\r\n\r\n")
+    answer = raw_request(relay, head)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert answer.endswith(b'{"error": "Request body too large"}')
+
+
+def test_malformed_http_is_a_json_400(relay):
+    answer = raw_request(relay, "POST /api/v1/builds HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Length: 12abc\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(b'{"error": "Bad request"}')
