@@ -6,10 +6,10 @@ from werkzeug.exceptions import HTTPException
 
 from relay import logbuffer
 from relay.api import BLUEPRINTS, guard
+from relay.bodies import MAX_FORM_MEMORY, MAX_FORM_PARTS
 from relay.config import Config
 from relay.core.errors import HTTP_MESSAGES, RelayError
 from relay.db import ensure_connected
-from relay.bodies import MAX_FORM_MEMORY, MAX_FORM_PARTS
 from relay.request import RelayRequest, discard_spools
 from relay.services import open_services
 from relay.web import bp as web_bp

@@ -5,8 +5,8 @@ under any other WSGI server werkzeug parses them here."""
 from flask import Request, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from relay.core.errors import Invalid
 from relay.bodies import SpoolingBody
+from relay.core.errors import Invalid
 from relay.spool import Spool
 
 
