@@ -234,3 +234,17 @@ def test_malformed_http_is_a_json_400(relay):
     answer = raw_request(relay, "POST /api/v1/builds HTTP/1.1\r\nHost: x\r\n"
                                 "Content-Length: 12abc\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(b'{"error": "Bad request"}')
+
+
+def test_under_another_wsgi_server_werkzeug_parses_uploads_into_spools(relay, admin, token,
+                                                                       apk_bytes):
+    """The app does not depend on Relay's server: handed a plain WSGI body, it parses the form
+    itself and spools the file the same way."""
+    client = relay.app.test_client()
+    r = client.post("/api/v1/builds", headers={"Authorization": f"Bearer {token}"},
+                    data={"file": (io.BytesIO(apk_bytes), "app.apk"), "label": "wsgi"})
+    assert r.status_code == 201, r.get_json()
+    build = admin.get("/api/v1/builds").json()["items"][0]
+    assert build["version_label"] == "wsgi"
+    assert build["sha256"] == hashlib.sha256(apk_bytes).hexdigest()
+    assert tmp_files(relay) == []
