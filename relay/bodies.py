@@ -8,6 +8,8 @@ parser learns the route's limit from the app as soon as the headers are in:
 - a body declared larger than the limit is refused at once with a JSON 413 when the client asked
   `Expect: 100-continue` (curl does for large uploads), and otherwise read and dropped, unstored,
   so that the client still receives the app's JSON 413;
+- a body for a route that needs an account, sent without any credentials, is dropped unstored
+  (the app answers 401 without it);
 - a multipart/form-data body is parsed while it arrives: each file part streams straight into a
   Spool in DATA_DIR/tmp (hashed on the way), text fields stay in memory under a size limit, and
   RelayRequest hands the parsed form to the app. Whatever the app does not commit is removed when
@@ -24,21 +26,24 @@ from typing import Callable
 import multipart
 from waitress.buffers import OverflowableBuffer
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.receiver import ChunkedReceiver, FixedStreamReceiver
 from waitress.utilities import Error, RequestEntityTooLarge
 from werkzeug.datastructures import FileStorage, Headers
 from werkzeug.http import parse_options_header
 
-from relay.api.guard import body_limits
+from relay.api.guard import body_rules
 from relay.core.errors import HTTP_MESSAGES
+from relay.core.sessions import COOKIE_NAME
 from relay.spool import Spool
 
-MAX_FORM_MEMORY = 2 * 1024 * 1024  # the largest text field
+MAX_FORM_MEMORY = 256 * 1024  # text fields of one form, together (every route's are small)
 MAX_FORM_PARTS = 50
+MAX_FILE_PARTS = 3  # each route takes one file; a little slack, and few open files per request
 TEXT_CHARSETS = {"ascii", "us-ascii", "utf-8", "iso-8859-1"}  # those werkzeug accepts too
 
-LimitFor = Callable[[str, str], int]  # (method, path) -> the route's body limit in bytes
+# (method, path) -> (the route's body limit in bytes, whether it takes bodies without credentials)
+RuleFor = Callable[[str, str], tuple[int, bool]]
 
 
 class FormTooLarge(Exception):
@@ -54,12 +59,16 @@ class SpoolingBody:
         self._limit = limit
         self._received = 0
         self._part: multipart.MultipartSegment | None = None
+        self._name: str | None = None
+        self._filename: str | None = None  # None: the part is a text field
         self._text: list[bytes] = []
+        self._text_total = 0
         self._spools: list[Spool] = []
         self.fields: list[tuple[str, str]] = []
         self.files: list[tuple[str, FileStorage]] = []
         self.error: str | None = None  # why the body was refused
         self.too_large = False
+        self.io_error: OSError | None = None  # the disk failed us (full, out of file handles)
 
     def append(self, data: bytes) -> None:
         self._received += len(data)
@@ -76,8 +85,9 @@ class SpoolingBody:
             if self._received > self._limit:
                 raise FormTooLarge("the body is over this route's limit")
             step(*args)
-        except (multipart.MultipartError, FormTooLarge) as exc:
+        except (multipart.MultipartError, FormTooLarge, OSError) as exc:
             self.too_large = isinstance(exc, (FormTooLarge, multipart.ParserLimitReached))
+            self.io_error = exc if isinstance(exc, OSError) else None
             self.error = str(exc) or "form too large"
             self.fields, self.files = [], []
             self.close()  # the rest of a refused body is counted and dropped
@@ -88,29 +98,34 @@ class SpoolingBody:
                 self._start(event)
             elif event is None:
                 self._end()
-            elif self._part.filename is None:
+            elif self._filename is None:
                 self._text.append(event)
-                if self._part.bytes_received > MAX_FORM_MEMORY:
-                    raise FormTooLarge(f"a form field is over {MAX_FORM_MEMORY // 2**20} MB")
+                self._text_total += len(event)
+                if self._text_total > MAX_FORM_MEMORY:
+                    raise FormTooLarge(f"the text fields are over {MAX_FORM_MEMORY // 1024} KB")
             else:
                 self._spools[-1].write(event)
 
     def _start(self, part: multipart.MultipartSegment) -> None:
+        # werkzeug reads the disposition as the app always saw it (filename*= included).
+        options = parse_options_header(part.header("Content-Disposition", ""))[1]
         self._part, self._text = part, []
-        if part.filename is not None:
+        self._name, self._filename = options.get("name", ""), options.get("filename")
+        if self._filename is not None:
+            if len(self._spools) == MAX_FILE_PARTS:
+                raise FormTooLarge(f"more than {MAX_FILE_PARTS} files")
             self._spools.append(Spool(self._tmp_dir))
 
     def _end(self) -> None:
-        part = self._part
-        if part.filename is None:
-            charset = (part.charset or "utf-8").lower()
+        if self._filename is None:
+            charset = (self._part.charset or "utf-8").lower()
             charset = charset if charset in TEXT_CHARSETS else "utf-8"
-            self.fields.append((part.name, b"".join(self._text).decode(charset, "replace")))
+            self.fields.append((self._name, b"".join(self._text).decode(charset, "replace")))
             return
         spool = self._spools[-1]
         spool.seek(0)
-        self.files.append((part.name, FileStorage(spool, part.filename, part.name,
-                                                  headers=Headers(part.headerlist))))
+        self.files.append((self._name, FileStorage(spool, self._filename, self._name,
+                                                   headers=Headers(self._part.headerlist))))
 
     def __len__(self) -> int:
         return self._received
@@ -182,16 +197,20 @@ class JsonError(Error):
 
 class RelayRequestParser(HTTPRequestParser):
     tmp_dir: Path
-    limit_for: LimitFor
+    rule_for: RuleFor
     spooling: SpoolingBody | None = None
 
     def parse_header(self, header_plus):
         super().parse_header(header_plus)
         if self.body_rcv is None:
             return
-        limit = self.limit_for(self.command, self.path)
-        if not self.chunked and self.content_length > limit:
-            body = LimitedBody(0, 0)  # nothing of it is kept: the app answers 413 on its length
+        limit, anonymous_ok = self.rule_for(self.command, self.path)
+        if not (anonymous_ok or self._has_credentials()):
+            body = LimitedBody(0, 0)  # the app answers 401 without it: keep none of it
+        elif not self.chunked and self.content_length > limit:
+            body = LimitedBody(0, 0)  # the app answers 413 on its declared length
+            if self.expect_continue:
+                self.error = RequestEntityTooLarge("over this route's limit")
         else:
             self.spooling = self._multipart(limit)
             body = self.spooling if self.spooling is not None else (
@@ -200,8 +219,10 @@ class RelayRequestParser(HTTPRequestParser):
             self.body_rcv = ChunkedReceiver(body)
         else:
             self.body_rcv = FixedStreamReceiver(self.content_length, body)
-            if self.content_length > limit and self.expect_continue:
-                self.error = RequestEntityTooLarge("over this route's limit")
+
+    def _has_credentials(self) -> bool:
+        return ("AUTHORIZATION" in self.headers
+                or f"{COOKIE_NAME}=" in self.headers.get("COOKIE", ""))
 
     def _multipart(self, limit: int) -> SpoolingBody | None:
         content_type = self.headers.get("CONTENT_TYPE", "")
@@ -211,7 +232,10 @@ class RelayRequestParser(HTTPRequestParser):
         boundary = options.get("boundary", "")
         if mimetype != "multipart/form-data" or not boundary:
             return None
-        return SpoolingBody(boundary, self.tmp_dir, limit)
+        try:
+            return SpoolingBody(boundary, self.tmp_dir, limit)
+        except multipart.MultipartError as exc:  # e.g. a boundary holding a line break
+            raise ParsingError(f"invalid multipart boundary: {exc}") from None
 
     def received(self, data):
         consumed = super().received(data)
@@ -232,13 +256,13 @@ class RelayChannel(HTTPChannel):
             arriving.close()
 
 
-def channel_class(tmp_dir: Path, limit_for: LimitFor) -> type[HTTPChannel]:
-    """A waitress channel class that applies `limit_for` and spools multipart into `tmp_dir`."""
+def channel_class(tmp_dir: Path, rule_for: RuleFor) -> type[HTTPChannel]:
+    """A waitress channel class that applies `rule_for` and spools multipart into `tmp_dir`."""
     parser = type("RelayRequestParser", (RelayRequestParser,),
-                  {"tmp_dir": tmp_dir, "limit_for": staticmethod(limit_for)})
+                  {"tmp_dir": tmp_dir, "rule_for": staticmethod(rule_for)})
     return type("RelayChannel", (RelayChannel,), {"parser_class": parser})
 
 
 def channel_for(app) -> type[HTTPChannel]:
     """The channel class serving Relay's Flask `app`."""
-    return channel_class(app.extensions["relay"].data_dir / "tmp", body_limits(app))
+    return channel_class(app.extensions["relay"].data_dir / "tmp", body_rules(app))

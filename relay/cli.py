@@ -123,7 +123,7 @@ def serve(args, open_browser: bool = False) -> int:
     from relay.core import cleanup
     from relay.core.ota import releases
     from relay.netinfo import urls
-    from relay.server import PortInUse, Server
+    from relay.server import PortInUse, Server, raise_open_files_limit
     try:
         config = load_config({"host": args.host, "port": args.port, "data_dir": args.data_dir})
         app = create_app(config)
@@ -137,6 +137,7 @@ def serve(args, open_browser: bool = False) -> int:
     services = app.extensions["relay"]
     try:
         data_lock = datadir.lock(config.data_dir)
+        raise_open_files_limit()
         server = Server(app, config.host, config.port, threads=config.threads,
                         max_body=config.max_body_bytes)
     except datadir.InUse as exc:

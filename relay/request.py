@@ -16,6 +16,8 @@ class RelayRequest(Request):
         if "form" in self.__dict__ or not isinstance(body, SpoolingBody):
             return super()._load_form_data()
         stream = self.stream  # a body over this route's limit is a 413 here, as with werkzeug
+        if body.io_error is not None:
+            raise body.io_error  # a 500, logged
         if body.too_large:
             raise RequestEntityTooLarge()
         if body.error:

@@ -20,6 +20,22 @@ class PortInUse(Exception):
     pass
 
 
+def raise_open_files_limit(wanted: int = 4096) -> None:
+    """Lift the soft limit on open files (256 on macOS) toward the hard one: every connection
+    and every upload being received holds a file."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+
+
 class Server:
     def __init__(self, app, host: str, port: int, threads: int = 8,
                  max_body: int = 1024 * 1024 * 1024):
@@ -76,7 +92,11 @@ class Server:
             self._loop_once(0.05)
         if self._busy_channels():
             log.warning("stopping with %d request(s) unfinished", len(self._busy_channels()))
-        for channel in [c for c in list(self._srv._map.values()) if isinstance(c, HTTPChannel)]:
-            channel.close()
+        channels = [c for c in list(self._srv._map.values()) if isinstance(c, HTTPChannel)]
+        for channel in channels:
+            channel.handle_close()  # which drops what a request still arriving had stored
         self._srv.task_dispatcher.shutdown(timeout=5)
+        for channel in channels:  # requests received but never served: their uploads go too
+            for request in channel.requests:
+                request.close()
         self._srv.trigger.close()

@@ -1,6 +1,7 @@
 """Request bodies as they arrive (relay/bodies.py): route limits applied before a body is stored,
 multipart parsed on arrival, and what a client sees for well-formed, malformed, oversized,
 abandoned and unauthorized bodies, with nothing left behind."""
+import errno
 import hashlib
 import http.client
 import io
@@ -248,3 +249,96 @@ def test_under_another_wsgi_server_werkzeug_parses_uploads_into_spools(relay, ad
     assert build["version_label"] == "wsgi"
     assert build["sha256"] == hashlib.sha256(apk_bytes).hexdigest()
     assert tmp_files(relay) == []
+
+
+def test_a_boundary_holding_a_line_break_is_a_json_400(relay, token):
+    head = (f"POST /api/v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: multipart/form-data; boundary*=utf-8''a%0Ab\r\n"
+            "Content-Length: 10\r\n\r\n")
+    answer = raw_request(relay, head, b"0123456789")
+    assert answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(b'{"error": "Bad request"}')
+
+
+def test_text_fields_are_capped_together_and_files_by_count(relay, token, apk_bytes):
+    fields = [part(f"f{i}", b"x" * 100_000) for i in range(3)]  # 300 KB of text in all
+    status, data = post(relay, "/api/v1/builds", body(part("file", apk_bytes, "app.apk"), *fields),
+                        token)
+    assert status == 413 and b"Request body too large" in data
+    files = [part("file", apk_bytes, f"app{i}.apk") for i in range(4)]
+    status, data = post(relay, "/api/v1/builds", body(*files), token)
+    assert status == 413 and b"Request body too large" in data
+    assert tmp_files(relay) == []
+
+
+def test_a_file_named_with_rfc2231_filename_star_is_a_file(relay, admin, token, apk_bytes):
+    payload = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+               "filename*=UTF-8''na%C3%AFve.apk\r\n\r\n").encode() + apk_bytes + b"\r\n"
+    status, data = post(relay, "/api/v1/builds", body(payload), token)
+    assert status == 201, data
+    build_id = json.loads(data)["id"]
+    r = admin.get(f"/api/v1/builds/{build_id}/download")
+    assert r.content == apk_bytes and "na_ve.apk" in r.headers["Content-Disposition"]  # named
+
+
+def test_an_anonymous_body_for_a_protected_route_is_never_stored(relay, apk_bytes):
+    payload = body(part("file", apk_bytes + bytes(6 * 1024 * 1024), "app.apk"))
+    with socket.create_connection(("127.0.0.1", relay.port)) as sock:
+        sock.sendall((f"POST /api/v1/builds HTTP/1.1\r\nHost: x\r\n"
+                      f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                      f"Content-Length: {len(payload)}\r\n\r\n").encode())
+        sock.sendall(payload[:len(payload) // 2])
+        time.sleep(0.3)
+        assert tmp_files(relay) == []  # with a token, half the build would be on disk by now
+        sock.sendall(payload[len(payload) // 2:])
+        answer = read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+
+
+def test_a_disk_error_while_receiving_is_a_json_500_and_leaves_nothing(relay, admin, token,
+                                                                        apk_bytes, monkeypatch):
+    from relay.spool import Spool
+
+    def disk_full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Spool, "write", disk_full)
+    status, data = post(relay, "/api/v1/builds", body(part("file", apk_bytes, "app.apk")), token)
+    assert status == 500 and json.loads(data) == {"error": "Internal server error"}
+    assert tmp_files(relay) == []
+    monkeypatch.undo()
+    status, _ = post(relay, "/api/v1/builds", body(part("file", apk_bytes, "app.apk")), token)
+    assert status == 201
+
+
+def test_stopping_the_server_mid_upload_leaves_nothing(relay_factory, apk_bytes, monkeypatch):
+    import relay.server
+    from conftest import init_admin
+    monkeypatch.setattr(relay.server, "GRACE_SECONDS", 0.5)
+    live = relay_factory()
+    token = make_token(init_admin(live), "builds:write")
+    payload = body(part("file", apk_bytes + bytes(6 * 1024 * 1024), "app.apk"))
+    sock = socket.create_connection(("127.0.0.1", live.port))
+    sock.sendall((f"POST /api/v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                  f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                  f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload[:len(payload) // 2])
+    deadline = time.monotonic() + 5
+    while not tmp_files(live) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(tmp_files(live)) == 1
+    live.stop()
+    sock.close()
+    assert tmp_files(live) == []
+
+
+def test_serve_lifts_a_low_open_files_limit():
+    resource = pytest.importorskip("resource")
+    from relay.server import raise_open_files_limit
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 512:
+        pytest.skip("hard limit too low to show anything")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        raise_open_files_limit()
+        lifted = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert lifted == (4096 if hard == resource.RLIM_INFINITY else min(4096, hard))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

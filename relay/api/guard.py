@@ -50,21 +50,22 @@ def _body_limit(view, config) -> int | None:
     return getattr(config, setting) + UPLOAD_SLACK if setting else None
 
 
-def body_limits(app):
-    """(method, path) -> the body limit of the route they lead to, for the HTTP server to apply
-    while a body arrives; the app checks the same limit again when it reads the body."""
+def body_rules(app):
+    """(method, path) -> (the body limit of the route they lead to, whether that route is public),
+    for the HTTP server to apply while a body arrives; the app checks both again itself."""
     adapter = app.url_map.bind("relay")
     config = app.extensions["relay"].config
     default = app.config["MAX_CONTENT_LENGTH"]
 
-    def limit_for(method: str, path: str) -> int:
+    def rule_for(method: str, path: str) -> tuple[int, bool]:
         try:
             endpoint, _ = adapter.match(path, method)
         except HTTPException:  # 404, 405, redirects: the app answers without the body
-            return default
-        limit = _body_limit(app.view_functions.get(endpoint), config)
-        return default if limit is None else limit
-    return limit_for
+            return default, False
+        view = app.view_functions.get(endpoint)
+        limit = _body_limit(view, config)
+        return (default if limit is None else limit), getattr(view, "relay_action", None) == PUBLIC
+    return rule_for
 
 
 def identify(strict: bool) -> Identity | None:
