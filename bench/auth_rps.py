@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/auth_rps.py [seconds]
 """
 import sys
 
-from common import RelayProcess, request, rps
+from common import RelayProcess, best_rps, request
 
 PASSWORD = "bench-password-1"
 
@@ -18,9 +18,8 @@ def main(seconds: float = 5.0) -> int:
                                     {"email": "bench@example.com", "password": PASSWORD})
         assert status == 200, status
         headers = {"Cookie": cookie.split(";", 1)[0]}
-        rps(relay.port, "/healthz", seconds=1)  # warm up
-        health = rps(relay.port, "/healthz", seconds=seconds)
-        me = rps(relay.port, "/api/v1/auth/me", headers=headers, seconds=seconds)
+        health, me = best_rps(relay.port, [("/healthz", None), ("/api/v1/auth/me", headers)],
+                              seconds=seconds)
     finally:
         relay.stop()
     ratio = me / health

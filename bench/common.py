@@ -87,3 +87,15 @@ def rps(port: int, path: str, headers: dict | None = None, seconds: float = 5.0,
     if errors:
         raise RuntimeError(f"{errors} non-2xx responses from {path}")
     return total / seconds
+
+
+def best_rps(port: int, targets: list[tuple[str, dict | None]], seconds: float = 5.0,
+             rounds: int = 3) -> list[float]:
+    """Best req/s of each (path, headers), measured in turns, round after round: this machine's
+    speed drifts from minute to minute, and turns make the drift hit every path alike."""
+    rps(port, "/healthz", seconds=1)  # warm up
+    best = [0.0] * len(targets)
+    for _ in range(rounds):
+        for i, (path, headers) in enumerate(targets):
+            best[i] = max(best[i], rps(port, path, headers=headers, seconds=seconds))
+    return best

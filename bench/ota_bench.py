@@ -11,11 +11,10 @@ import sys
 import zipfile
 from urllib.parse import urlsplit
 
-from common import RelayProcess, request, rps
+from common import RelayProcess, best_rps, request
 
 PASSWORD = "bench-password-1"
 TARGET = 0.9
-ROUNDS = 2
 
 
 def _bundle() -> bytes:
@@ -79,14 +78,8 @@ def main(seconds: float = 5.0) -> int:
     relay = RelayProcess()
     try:
         path, etag = setup(relay.port)
-        rps(relay.port, "/healthz", seconds=1)  # warm up
-        rps(relay.port, path, seconds=1)
-        health = full = cached = 0.0
-        for _ in range(ROUNDS):  # interleaved, best of each: this box's noise hits all alike
-            health = max(health, rps(relay.port, "/healthz", seconds=seconds))
-            full = max(full, rps(relay.port, path, seconds=seconds))
-            cached = max(cached, rps(relay.port, path, headers={"If-None-Match": etag},
-                                     seconds=seconds))
+        health, full, cached = best_rps(relay.port, [
+            ("/healthz", None), (path, None), (path, {"If-None-Match": etag})], seconds=seconds)
     finally:
         relay.stop()
     print(f"GET /healthz                   {health:8.0f} req/s")

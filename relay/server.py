@@ -8,6 +8,7 @@ import time
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import WSGITask
 
 from relay import bodies
 
@@ -18,6 +19,22 @@ GRACE_SECONDS = 20
 
 class PortInUse(Exception):
     pass
+
+
+class KeepAliveTask(WSGITask):
+    """Waitress closes the connection after any HTTP/1.1 answer without a Content-Length, even a
+    204 or 304, which can have no body and so end with their headers. Devices that poll a
+    manifest with If-None-Match would reconnect every time: keep those connections open."""
+
+    def build_response_header(self):
+        keep = (not self.has_body and self.version == "1.1" and not self.close_on_finish
+                and self.request.headers.get("CONNECTION", "").lower() != "close"
+                and not any(name.lower() == "connection" for name, _ in self.response_headers))
+        header = super().build_response_header()
+        if keep and self.close_on_finish:
+            self.close_on_finish = False
+            header = header.replace(b"\r\nConnection: close\r\n", b"\r\n")
+        return header
 
 
 def raise_open_files_limit(wanted: int = 4096) -> None:
@@ -50,7 +67,9 @@ class Server:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(f"port {port} on {host} is already in use") from None
             raise
-        self._srv.channel_class = bodies.channel_for(app)  # route limits, multipart on arrival
+        # Route limits and multipart on arrival; 204 and 304 answers keep the connection.
+        self._srv.channel_class = type("Channel", (bodies.channel_for(app),),
+                                       {"task_class": KeepAliveTask})
         self._stopping = threading.Event()
 
     @property

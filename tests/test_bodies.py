@@ -342,3 +342,24 @@ def test_serve_lifts_a_low_open_files_limit():
         assert lifted == (4096 if hard == resource.RLIM_INFINITY else min(4096, hard))
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_bodiless_answers_keep_the_connection(relay, admin):
+    """A 304 or 204 ends with its headers: the next request goes over the same connection."""
+    cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
+    token_id = admin.post("/api/v1/tokens", json={"name": "gone"}).json()["id"]
+    conn = http.client.HTTPConnection("127.0.0.1", relay.port, timeout=10)
+    conn.request("DELETE", f"/api/v1/tokens/{token_id}",
+                 headers={"Cookie": cookie, "Origin": relay.url})
+    first = conn.getresponse()
+    first.read()
+    assert first.status == 204 and not first.will_close
+    sock = conn.sock
+    conn.request("GET", "/healthz")
+    second = conn.getresponse()
+    assert second.status == 200 and second.read() and conn.sock is sock
+    conn.request("GET", "/healthz", headers={"Connection": "close"})
+    third = conn.getresponse()
+    third.read()
+    assert third.will_close  # asked for, still honoured
+    conn.close()

@@ -212,6 +212,7 @@ def test_whole_flow_with_signed_manifest(relay, api, anon):
     etag = r.headers["ETag"]
     r304 = anon.get(manifest_path(app_id), headers={"If-None-Match": etag})
     assert r304.status_code == 304 and r304.content == b"" and r304.headers["ETag"] == etag
+    assert "Connection" not in r304.headers  # a polling device keeps its connection
     assert anon.get(manifest_path(app_id)).json() == manifest
 
     # the bundle itself: unguessable URL, full and ranged, immutable
