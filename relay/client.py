@@ -4,6 +4,8 @@ import http.client
 import json
 import os
 import secrets
+import select
+import socket
 import sys
 import time
 from pathlib import Path
@@ -47,6 +49,23 @@ class Progress:
             self.out.flush()
 
 
+def _invited(sock, wait: float = 2.0) -> bool:
+    """After `Expect: 100-continue`: whether to send the body. A refusal (a build over the
+    server's limit) then arrives before a byte of the build is sent; a server that says nothing
+    within `wait` gets the body anyway, as RFC 9110 asks."""
+    if not select.select([sock], [], [], wait)[0]:
+        return True
+    if not sock.recv(12, socket.MSG_PEEK).startswith(b"HTTP/1.1 100"):
+        return False  # the final answer: getresponse() reads it
+    interim = b""
+    while not interim.endswith(b"\r\n\r\n"):  # "HTTP/1.1 100 Continue" and its blank line
+        byte = sock.recv(1)
+        if not byte:
+            raise OSError("connection closed after 100 Continue")
+        interim += byte
+    return True
+
+
 def _send(server: str, token: str, path: Path, fields: dict, progress: Progress) -> dict:
     url = urlsplit(server.rstrip("/"))
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -56,18 +75,22 @@ def _send(server: str, token: str, path: Path, fields: dict, progress: Progress)
     head, tail = _parts(path, fields, boundary)
     size = path.stat().st_size
     conn = conn_class(url.hostname, url.port, timeout=300)
+    plain = url.scheme == "http"
     try:
         conn.putrequest("POST", (url.path or "") + "/api/v1/builds")
         conn.putheader("Authorization", f"Bearer {token}")
         conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
         conn.putheader("Content-Length", str(len(head) + size + len(tail)))
+        if plain:
+            conn.putheader("Expect", "100-continue")
         conn.endheaders()
-        conn.send(head)
-        with open(path, "rb") as fh:
-            while block := fh.read(CHUNK):
-                conn.send(block)
-                progress.add(len(block))
-        conn.send(tail)
+        if not plain or _invited(conn.sock):
+            conn.send(head)
+            with open(path, "rb") as fh:
+                while block := fh.read(CHUNK):
+                    conn.send(block)
+                    progress.add(len(block))
+            conn.send(tail)
         response = conn.getresponse()
         body = response.read()
     except (OSError, http.client.HTTPException) as exc:

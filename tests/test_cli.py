@@ -92,3 +92,16 @@ def test_help_documents_every_command():
     for command in ("serve", "agent", "ota-keys", "backup", "restore", "admin", "upload"):
         assert command in out
     assert "reset-password" in cli("admin", "--help").stdout
+
+
+def test_an_oversize_build_is_refused_before_it_is_sent(relay_factory, tmp_path):
+    """`relay upload` asks `Expect: 100-continue`: a build over the server's limit is refused at
+    once, and not a byte of it crosses the network."""
+    relay = relay_factory(env={"RELAY_MAX_BUILD_BYTES": str(1024 * 1024)})
+    token = make_token(init_admin(relay), "builds:write")
+    path = bf.demo_apk(tmp_path / "big.apk")
+    with open(path, "ab") as fh:
+        fh.write(bytes(3 * 1024 * 1024))
+    r = cli("upload", str(path), "--server", relay.url, "--token", token)
+    assert r.returncode == 1 and "413: Request body too large" in r.stderr
+    assert "uploading" not in r.stderr  # no progress: nothing was sent
