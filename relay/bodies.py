@@ -12,7 +12,8 @@ parser learns the route's limit from the app as soon as the headers are in:
   (the app answers 401 without it);
 - a multipart/form-data body is parsed while it arrives: each file part streams straight into a
   Spool in DATA_DIR/tmp (hashed on the way), text fields stay in memory under a size limit, and
-  RelayRequest hands the parsed form to the app. Whatever the app does not commit is removed when
+  RelayRequest hands the parsed form to the app; the raw body of a route marked `@spooled` (the
+  OTA presigned PUT) streams into a Spool whole. Whatever the app does not commit is removed when
   the request ends, including a body the client abandons halfway.
 Errors waitress itself answers (malformed HTTP, over the server-wide cap) are JSON too.
 
@@ -32,7 +33,7 @@ from waitress.utilities import Error, RequestEntityTooLarge
 from werkzeug.datastructures import FileStorage, Headers
 from werkzeug.http import parse_options_header
 
-from relay.api.guard import body_rules
+from relay.api.guard import BodyRule, body_rules
 from relay.core.errors import HTTP_MESSAGES
 from relay.core.sessions import COOKIE_NAME
 from relay.spool import Spool
@@ -42,22 +43,66 @@ MAX_FORM_PARTS = 50
 MAX_FILE_PARTS = 3  # each route takes one file; a little slack, and few open files per request
 TEXT_CHARSETS = {"ascii", "us-ascii", "utf-8", "iso-8859-1"}  # those werkzeug accepts too
 
-# (method, path) -> (the route's body limit in bytes, whether it takes bodies without credentials)
-RuleFor = Callable[[str, str], tuple[int, bool]]
+RuleFor = Callable[[str, str], BodyRule]  # (method, path) -> what the route accepts
 
 
 class FormTooLarge(Exception):
     pass
 
 
-class SpoolingBody:
-    """A waitress body buffer (append, __len__, getfile, close) that parses what it is fed."""
+class ArrivedBody:
+    """A waitress body buffer (append, __len__, getfile, close) that stores what it is fed its
+    own way; to the app, wsgi.input is this object, already consumed."""
+    _received = 0
+
+    def __len__(self) -> int:
+        return self._received
+
+    def getfile(self):
+        return self
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def readline(self, size: int = -1) -> bytes:
+        return b""
+
+
+class RawSpoolBody(ArrivedBody):
+    """A raw upload (the OTA presigned PUT) written into a Spool while it arrives; past the
+    limit it is dropped (the app answers 413 on the size)."""
+
+    def __init__(self, tmp_dir: Path, limit: int):
+        self._tmp_dir = tmp_dir
+        self._limit = limit
+        self.spool: Spool | None = None
+        self.io_error: OSError | None = None
+
+    def append(self, data: bytes) -> None:
+        self._received += len(data)
+        if self.io_error is not None or self._received > self._limit:
+            self.close()
+            return
+        try:
+            if self.spool is None:
+                self.spool = Spool(self._tmp_dir)
+            self.spool.write(data)
+        except OSError as exc:
+            self.io_error = exc
+            self.close()
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.discard()
+
+
+class SpoolingBody(ArrivedBody):
+    """Multipart, parsed as it is fed: file parts into Spools, text fields in memory."""
 
     def __init__(self, boundary: str, tmp_dir: Path, limit: int):
         self._parser = multipart.PushMultipartParser(boundary, max_segment_count=MAX_FORM_PARTS)
         self._tmp_dir = tmp_dir
         self._limit = limit
-        self._received = 0
         self._part: multipart.MultipartSegment | None = None
         self._name: str | None = None
         self._filename: str | None = None  # None: the part is a text field
@@ -127,18 +172,6 @@ class SpoolingBody:
         self.files.append((self._name, FileStorage(spool, self._filename, self._name,
                                                    headers=Headers(self._part.headerlist))))
 
-    def __len__(self) -> int:
-        return self._received
-
-    def getfile(self):
-        return self  # wsgi.input: the body is consumed; RelayRequest reads the parsed form
-
-    def read(self, size: int = -1) -> bytes:
-        return b""
-
-    def readline(self, size: int = -1) -> bytes:
-        return b""
-
     def close(self) -> None:
         """Remove every spool the app did not commit (committed ones are left alone)."""
         for spool in self._spools:
@@ -204,17 +237,21 @@ class RelayRequestParser(HTTPRequestParser):
         super().parse_header(header_plus)
         if self.body_rcv is None:
             return
-        limit, anonymous_ok = self.rule_for(self.command, self.path)
-        if not (anonymous_ok or self._has_credentials()):
+        rule = self.rule_for(self.command, self.path)
+        if not (rule.public or self._has_credentials()):
             body = LimitedBody(0, 0)  # the app answers 401 without it: keep none of it
-        elif not self.chunked and self.content_length > limit:
+        elif not self.chunked and self.content_length > rule.limit:
             body = LimitedBody(0, 0)  # the app answers 413 on its declared length
             if self.expect_continue:
                 self.error = RequestEntityTooLarge("over this route's limit")
         else:
-            self.spooling = self._multipart(limit)
-            body = self.spooling if self.spooling is not None else (
-                LimitedBody(limit, self.adj.inbuf_overflow))
+            self.spooling = self._multipart(rule.limit)
+            if self.spooling is not None:
+                body = self.spooling
+            elif rule.spooled:
+                body = RawSpoolBody(self.tmp_dir, rule.limit)
+            else:
+                body = LimitedBody(rule.limit, self.adj.inbuf_overflow)
         if self.chunked:
             self.body_rcv = ChunkedReceiver(body)
         else:

@@ -1,11 +1,11 @@
 """The request class: every uploaded file part is spooled to DATA_DIR/tmp, hashed as it arrives.
 
-Under Relay's server, multipart bodies were already parsed while they arrived (relay/bodies.py);
-under any other WSGI server werkzeug parses them here."""
+Under Relay's server, multipart bodies were already parsed while they arrived, and raw uploads
+spooled (relay/bodies.py); under any other WSGI server that happens here, from the stream."""
 from flask import Request, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from relay.bodies import SpoolingBody
+from relay.bodies import ArrivedBody, RawSpoolBody, SpoolingBody
 from relay.core.errors import Invalid
 from relay.spool import Spool
 
@@ -27,6 +27,21 @@ class RelayRequest(Request):
         d["form"] = self.parameter_storage_class(body.fields)
         d["files"] = self.parameter_storage_class(body.files)
 
+    def spooled_body(self) -> Spool:
+        """The raw body of a `@spooled` route as a Spool: written while it arrived under Relay's
+        server, spooled here from the stream under any other."""
+        body = self.environ.get("wsgi.input")
+        stream = self.stream  # a body over this route's limit is a 413 here
+        if isinstance(body, RawSpoolBody):
+            if body.io_error is not None:
+                raise body.io_error  # a 500, logged
+            if body.spool is not None:
+                return body.spool
+        spool = self._get_file_stream(self.content_length, self.mimetype)
+        while block := stream.read(1024 * 1024):
+            spool.write(block)
+        return spool
+
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
         spool = Spool(current_app.extensions["relay"].data_dir / "tmp")
@@ -40,5 +55,5 @@ def discard_spools(_exc=None) -> None:
     for spool in g.pop("spools", ()):
         spool.discard()
     body = request.environ.get("wsgi.input")
-    if isinstance(body, SpoolingBody):
+    if isinstance(body, ArrivedBody):
         body.close()

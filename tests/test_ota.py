@@ -537,6 +537,53 @@ def test_presigned_put_and_finalize_errors(relay, api, anon):
                     json={"uploadId": other["uploadId"]}).status_code == 404
 
 
+def test_a_presigned_put_is_spooled_while_it_arrives_and_nothing_is_left(relay, api):
+    """The bundle streams into the data directory as it comes (written once, hashed on the way);
+    a PUT abandoned halfway leaves nothing and the session can be written again."""
+    import socket
+    from urllib.parse import urlsplit
+    app_id = create_app(api)["id"]
+    data = web_zip("1.0.0", extra=os.urandom(6 * 1024 * 1024))
+    session = initiate(api, app_id, data, "1.0.0").json()
+    url = urlsplit(session["presignedUrl"])
+    head = (f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: x\r\nContent-Type: application/zip\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    tmp = relay.data_dir / "tmp"
+
+    def wait_for(count):
+        deadline = time.monotonic() + 5
+        while len(list(tmp.iterdir())) != count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(list(tmp.iterdir()))
+
+    with socket.create_connection(("127.0.0.1", relay.port)) as sock:  # abandoned halfway
+        sock.sendall(head + data[:len(data) // 2])
+        assert wait_for(1) == 1
+    assert wait_for(0) == 0
+    with socket.create_connection(("127.0.0.1", relay.port)) as sock:
+        sock.sendall(head + data[:len(data) // 2])
+        assert wait_for(1) == 1  # half the bundle is in tmp/ already
+        sock.sendall(data[len(data) // 2:])
+        sock.settimeout(10)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200 ") and f'"{sha(data)}"'.encode() in answer
+    assert wait_for(0) == 0
+    r = api.post(f"/api/v1/apps/{app_id}/bundles/finalize", json={"uploadId": session["uploadId"]})
+    assert r.status_code == 201 and r.json()["sha256"] == sha(data)
+
+
+def test_a_presigned_put_works_under_another_wsgi_server(relay, api):
+    app_id = create_app(api)["id"]
+    data = web_zip("1.0.0")
+    session = initiate(api, app_id, data, "1.0.0").json()
+    path = session["presignedUrl"].split("://", 1)[1].split("/", 1)[1]
+    r = relay.app.test_client().put("/" + path, data=data, content_type="application/zip")
+    assert r.status_code == 200 and r.headers["ETag"] == f'"{sha(data)}"'
+    r = api.post(f"/api/v1/apps/{app_id}/bundles/finalize", json={"uploadId": session["uploadId"]})
+    assert r.status_code == 201
+    assert list((relay.data_dir / "tmp").iterdir()) == []
+
+
 def _zip_without_index() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -1,5 +1,6 @@
 """The one gate every request passes: who is calling, may they do the route's action, and
 how large may the body be. Routes only declare; nothing is decided in the handlers."""
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
@@ -41,6 +42,13 @@ def body_limit(setting: str):
     return mark
 
 
+def spooled(view):
+    """A route whose raw body is an upload: the server writes it into a Spool while it arrives,
+    and the handler takes it from `request.spooled_body()`."""
+    view.relay_spooled = True
+    return view
+
+
 def services():
     return current_app.extensions["relay"]
 
@@ -50,21 +58,29 @@ def _body_limit(view, config) -> int | None:
     return getattr(config, setting) + UPLOAD_SLACK if setting else None
 
 
+class BodyRule(NamedTuple):
+    limit: int  # bytes
+    public: bool  # taken without credentials
+    spooled: bool  # a raw upload, written into a Spool as it arrives
+
+
 def body_rules(app):
-    """(method, path) -> (the body limit of the route they lead to, whether that route is public),
-    for the HTTP server to apply while a body arrives; the app checks both again itself."""
+    """(method, path) -> the BodyRule of the route they lead to, for the HTTP server to apply
+    while a body arrives; the app checks the limit and the credentials again itself."""
     adapter = app.url_map.bind("relay")
     config = app.extensions["relay"].config
     default = app.config["MAX_CONTENT_LENGTH"]
 
-    def rule_for(method: str, path: str) -> tuple[int, bool]:
+    def rule_for(method: str, path: str) -> BodyRule:
         try:
             endpoint, _ = adapter.match(path, method)
         except HTTPException:  # 404, 405, redirects: the app answers without the body
-            return default, False
+            return BodyRule(default, False, False)
         view = app.view_functions.get(endpoint)
         limit = _body_limit(view, config)
-        return (default if limit is None else limit), getattr(view, "relay_action", None) == PUBLIC
+        return BodyRule(default if limit is None else limit,
+                        getattr(view, "relay_action", None) == PUBLIC,
+                        getattr(view, "relay_spooled", False))
     return rule_for
 
 

@@ -5,12 +5,11 @@ import json
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from relay.api.common import json_body
-from relay.api.guard import body_limit, cross_site, public, services
+from relay.api.guard import body_limit, cross_site, public, services, spooled
 from relay.core import apps
 from relay.core.errors import Invalid, NotFound
 from relay.core.numbers import parse_whole
 from relay.core.ota import bundles, events, releases, rules
-from relay.spool import Spool
 
 bp = Blueprint("ota_devices", __name__)
 
@@ -62,6 +61,7 @@ def bundle_file(name):
 @public
 @cross_site
 @body_limit("max_bundle_bytes")
+@spooled
 def presigned_put(upload_id):
     svc = services()
     bundles.check_presigned(svc.secret, upload_id, request.args.get("expires"),
@@ -71,18 +71,10 @@ def presigned_put(upload_id):
         raise Invalid("Content-Type must be application/zip")
     if request.content_length != upload.size:
         raise Invalid(f"Content-Length must equal the declared size ({upload.size} bytes)")
-    spool = Spool(svc.data_dir / "tmp")
-    try:
-        stream, remaining = request.stream, upload.size
-        while remaining > 0:  # exactly the declared bytes: reading past them would be a 413
-            block = stream.read(min(1024 * 1024, remaining))
-            if not block:
-                raise Invalid(f"The body ended before the declared size ({upload.size} bytes)")
-            spool.write(block)
-            remaining -= len(block)
-        bundles.receive(upload, svc.store, spool)
-    finally:
-        spool.discard()
+    spool = request.spooled_body()
+    if spool.size != upload.size:
+        raise Invalid(f"The body ended before the declared size ({upload.size} bytes)")
+    bundles.receive(upload, svc.store, spool)
     return Response(status=200, headers={"ETag": f'"{spool.sha256}"'})
 
 
