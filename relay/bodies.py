@@ -92,8 +92,10 @@ class RawSpoolBody(ArrivedBody):
             self.close()
 
     def close(self) -> None:
+        """Remove the spool unless the app committed it; the body is gone either way."""
         if self.spool is not None:
             self.spool.discard()
+            self.spool = None
 
 
 class SpoolingBody(ArrivedBody):
