@@ -54,6 +54,12 @@ class ArrivedBody:
     """A waitress body buffer (append, __len__, getfile, close) that stores what it is fed its
     own way; to the app, wsgi.input is this object, already consumed."""
     _received = 0
+    io_error: OSError | None = None  # the disk failed us (full, out of file handles)
+
+    def check_stored(self) -> None:
+        """Raise the disk error that lost the body, if one did (the app answers 500, logged)."""
+        if self.io_error is not None:
+            raise self.io_error
 
     def __len__(self) -> int:
         return self._received
@@ -76,7 +82,6 @@ class RawSpoolBody(ArrivedBody):
         self._tmp_dir = tmp_dir
         self._limit = limit
         self.spool: Spool | None = None
-        self.io_error: OSError | None = None
 
     def append(self, data: bytes) -> None:
         self._received += len(data)
@@ -115,7 +120,6 @@ class SpoolingBody(ArrivedBody):
         self.files: list[tuple[str, FileStorage]] = []
         self.error: str | None = None  # why the body was refused
         self.too_large = False
-        self.io_error: OSError | None = None  # the disk failed us (full, out of file handles)
 
     def append(self, data: bytes) -> None:
         self._received += len(data)

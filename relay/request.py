@@ -16,8 +16,7 @@ class RelayRequest(Request):
         if "form" in self.__dict__ or not isinstance(body, SpoolingBody):
             return super()._load_form_data()
         stream = self.stream  # a body over this route's limit is a 413 here, as with werkzeug
-        if body.io_error is not None:
-            raise body.io_error  # a 500, logged
+        body.check_stored()
         if body.too_large:
             raise RequestEntityTooLarge()
         if body.error:
@@ -33,8 +32,7 @@ class RelayRequest(Request):
         body = self.environ.get("wsgi.input")
         stream = self.stream  # a body over this route's limit is a 413 here
         if isinstance(body, RawSpoolBody):
-            if body.io_error is not None:
-                raise body.io_error  # a 500, logged
+            body.check_stored()
             if body.spool is not None:
                 return body.spool
         spool = self._get_file_stream(self.content_length, self.mimetype)
